@@ -1,0 +1,296 @@
+"""HTTP mechanics shared by every provider client, written once.
+
+- one `requests.Session` per client, (connect, read) timeouts on every call;
+- GETs retried with exponential backoff and full jitter on 429/5xx and on
+  connection errors/timeouts, `Retry-After` honoured but capped; other methods are
+  never retried blindly (Acronis payment confirmation is not idempotent);
+- bearer tokens cached and refreshed ahead of expiry, and one re-authentication
+  on a 401, thread-safe;
+- every failure becomes a `ProviderError` subclass whose message names the method
+  and path but never a header, a credential or a token.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from . import parsing
+from .errors import (
+    ProviderAuthError,
+    ProviderBadPayload,
+    ProviderError,
+    ProviderNotFound,
+    ProviderUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.ChunkedEncodingError)
+USER_AGENT = "billingportal/0.1 (+invoice dashboard)"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    value: str
+    expires_at: float  # Unix epoch seconds
+    lifetime: float  # seconds the token was valid for when issued
+
+
+class TokenCache:
+    """Holds one bearer token; fetches a new one ahead of expiry, one thread at a time.
+
+    `fetch` returns `(token, expires_at_epoch)`. The token is refreshed when less than
+    a tenth of its lifetime (at most 60 s) is left, so a request never leaves with a
+    token about to die in flight.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], tuple[str, float]],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_margin: float = 60.0,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._max_margin = max_margin
+        self._lock = threading.Lock()
+        self._token: Token | None = None
+
+    def _fresh(self, token: Token | None) -> bool:
+        if token is None:
+            return False
+        margin = min(self._max_margin, token.lifetime / 10)
+        return self._clock() < token.expires_at - margin
+
+    def get(self) -> str:
+        token = self._token
+        if self._fresh(token):
+            return token.value  # type: ignore[union-attr]
+        with self._lock:
+            if not self._fresh(self._token):
+                value, expires_at = self._fetch()
+                now = self._clock()
+                self._token = Token(value, expires_at, max(expires_at - now, 0.0))
+            return self._token.value  # type: ignore[union-attr]
+
+    def invalidate(self, value: str) -> None:
+        """Forget `value` (a 401 told us it is dead) unless another thread already replaced it."""
+        with self._lock:
+            if self._token is not None and self._token.value == value:
+                self._token = None
+
+
+def _retry_after(response: requests.Response, cap: float) -> float | None:
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), cap)
+
+
+class HttpClient:
+    """A `requests.Session` with the project's timeouts, retries and error mapping."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        provider: str,
+        token_cache: TokenCache | None = None,
+        auth: requests.auth.AuthBase | tuple[str, str] | None = None,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        backoff_cap: float = 8.0,
+        retry_after_cap: float = 30.0,
+        error_message: Callable[[requests.Response], str | None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.provider = provider
+        self.token_cache = token_cache
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.backoff_cap = backoff_cap
+        self.retry_after_cap = retry_after_cap
+        self._error_message = error_message
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        self.session.max_redirects = 5  # a safety net; clients that expect redirects handle them
+        self.session.trust_env = False  # no proxy or .netrc credentials picked up by surprise
+        if auth is not None:
+            self.session.auth = auth
+
+    def url(self, path: str) -> str:
+        """Absolute URL for `path`, relative to the base URL unless already absolute."""
+        return urljoin(self.base_url, path.lstrip("/") if "://" not in path else path)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- the one request loop -------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow_redirects: bool = True,
+        ok: Callable[[requests.Response], bool] | None = None,
+    ) -> requests.Response:
+        """Send one request, retrying where safe; return a successful response.
+
+        `ok` decides which responses are returned as they are (default: 2xx, and 3xx
+        when redirects are not followed); anything else becomes a `ProviderError`.
+        """
+        method = method.upper()
+        url = self.url(path)
+        where = f"{self.provider}: {method} {urlsplit(url).path}"
+        retryable = method in IDEMPOTENT_METHODS
+        reauthenticated = False
+        attempt = 0
+        while True:
+            request_headers = dict(headers or {})
+            token = None
+            if self.token_cache is not None:
+                token = self.token_cache.get()
+                request_headers["Authorization"] = f"Bearer {token}"
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=request_headers,
+                    timeout=self.timeout,
+                    allow_redirects=allow_redirects,
+                )
+            except requests.TooManyRedirects as exc:
+                raise ProviderBadPayload(f"{where}: too many redirects") from exc
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.ChunkedEncodingError,
+            ) as exc:
+                if isinstance(exc, requests.Timeout):
+                    kind = "timed out"
+                elif isinstance(exc, requests.ChunkedEncodingError):
+                    kind = "response body was cut off"
+                else:
+                    kind = "connection failed"
+                if retryable and attempt < self.max_retries:
+                    attempt += 1
+                    self._wait(attempt, None, where, kind)
+                    continue
+                raise ProviderUnavailable(f"{where}: {kind}") from exc
+            except requests.RequestException as exc:
+                raise ProviderError(f"{where}: request failed ({exc.__class__.__name__})") from exc
+
+            status = response.status_code
+            if (ok or _default_ok(allow_redirects))(response):
+                return response
+            if status == 401 and token is not None and not reauthenticated:
+                # The token died early (revoked, clock skew): fetch a new one, once.
+                self.token_cache.invalidate(token)  # type: ignore[union-attr]
+                reauthenticated = True
+                response.close()
+                continue
+            if status in RETRY_STATUSES and retryable and attempt < self.max_retries:
+                attempt += 1
+                delay = _retry_after(response, self.retry_after_cap)
+                response.close()
+                self._wait(attempt, delay, where, f"HTTP {status}")
+                continue
+            raise self._error_for(response, where)
+
+    def _wait(self, attempt: int, retry_after: float | None, where: str, why: str) -> None:
+        if retry_after is None:
+            # Exponential backoff with full jitter (AWS architecture blog): spreads
+            # retries of several workers instead of having them hit together.
+            retry_after = random.uniform(
+                0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
+            )
+        logger.warning(
+            "%s: %s, retry %d/%d in %.2fs", where, why, attempt, self.max_retries, retry_after
+        )
+        self._sleep(retry_after)
+
+    def _error_for(self, response: requests.Response, where: str) -> ProviderError:
+        status = response.status_code
+        detail = None
+        if self._error_message is not None:
+            try:
+                detail = self._error_message(response)
+            except ProviderError:
+                detail = None
+        suffix = f": {detail}" if detail else ""
+        message = f"{where}: HTTP {status}{suffix}"
+        if status in (401, 403):
+            return ProviderAuthError(message, status=status)
+        if status == 404:
+            return ProviderNotFound(message, status=status)
+        if status in RETRY_STATUSES:
+            return ProviderUnavailable(message, status=status)
+        return ProviderError(message, status=status)
+
+    # -- conveniences --------------------------------------------------------
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return json_body(self.request("GET", path, **kwargs))
+
+
+def _default_ok(allow_redirects: bool) -> Callable[[requests.Response], bool]:
+    if allow_redirects:
+        return lambda response: 200 <= response.status_code < 300
+    return lambda response: 200 <= response.status_code < 400
+
+
+def json_body(response: requests.Response) -> Any:
+    """The body as JSON (floats as Decimal); bad or truncated bodies are `ProviderBadPayload`."""
+    try:
+        content = response.content
+    except requests.RequestException as exc:  # body cut off mid-read
+        raise ProviderBadPayload("response body could not be read") from exc
+    return parsing.loads(content)
+
+
+def error_field(response: requests.Response, *path: str) -> str | None:
+    """A message at `path` in a JSON error body, or None; for `error_message` hooks."""
+    try:
+        body: Any = parsing.loads(response.content)
+    except (ProviderBadPayload, requests.RequestException):
+        return None
+    for key in path:
+        if not isinstance(body, Mapping) or key not in body:
+            return None
+        body = body[key]
+    return str(body)[:200] if body not in (None, "") else None

@@ -1,0 +1,169 @@
+"""Tolerant parsing of the wire formats, written once for all clients.
+
+Every helper raises `ProviderBadPayload` (never `ValueError`/`KeyError`) so clients
+can parse a payload straight through and let the error surface as a domain error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import ProviderBadPayload
+
+NULL_GUID = "00000000-0000-0000-0000-000000000000"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# ISO 8601 with any number of fractional digits (Acronis sends 7, MasStack up to 9).
+_DATETIME = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
+    r"(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON with numbers as `Decimal`, so money never passes through float."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ProviderBadPayload(f"response is not valid JSON ({exc.__class__.__name__})") from exc
+
+
+def field(payload: Any, name: str, *, default: Any = ..., where: str = "payload") -> Any:
+    """`payload[name]`, with a domain error when the payload is not an object or lacks it."""
+    if not isinstance(payload, Mapping):
+        raise ProviderBadPayload(f"{where} is not a JSON object")
+    if name in payload:
+        return payload[name]
+    if default is ...:
+        raise ProviderBadPayload(f"{where} has no '{name}'")
+    return default
+
+
+def as_list(value: Any, *, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProviderBadPayload(f"{where} is not a list")
+    return value
+
+
+def as_str(value: Any, *, where: str, allow_empty: bool = True) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ProviderBadPayload(f"{where} is not a string")
+    text = str(value)
+    if not allow_empty and not text.strip():
+        raise ProviderBadPayload(f"{where} is empty")
+    return text
+
+
+def as_opt_str(value: Any, *, where: str) -> str | None:
+    if value is None:
+        return None
+    text = as_str(value, where=where).strip()
+    return text or None
+
+
+def as_bool(value: Any, *, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ProviderBadPayload(f"{where} is not a boolean")
+
+
+def as_int(value: Any, *, where: str) -> int:
+    if isinstance(value, bool):
+        raise ProviderBadPayload(f"{where} is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | Decimal):
+        try:
+            number = Decimal(value)
+        except (InvalidOperation, ValueError):
+            pass
+        else:
+            if number.is_finite() and number == number.to_integral_value():
+                return int(number)
+    raise ProviderBadPayload(f"{where} is not an integer")
+
+
+def as_decimal(value: Any, *, where: str) -> Decimal:
+    """A JSON number (already `Decimal`/`int` via `loads`) or a numeric string."""
+    if isinstance(value, bool) or value is None:
+        raise ProviderBadPayload(f"{where} is not an amount")
+    if isinstance(value, float):  # only if a caller bypassed `loads`; go via repr, not binary
+        value = repr(value)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise ProviderBadPayload(f"{where} is not an amount") from exc
+    if not amount.is_finite():
+        raise ProviderBadPayload(f"{where} is not a finite amount")
+    if abs(amount) >= Decimal("1e15"):
+        raise ProviderBadPayload(f"{where} is out of range")
+    return amount
+
+
+def as_guid(value: Any, *, where: str) -> str | None:
+    """A GUID string, lower-cased; the all-zero GUID and null mean "none"."""
+    if value is None:
+        return None
+    text = as_str(value, where=where).strip()
+    if not _GUID.match(text):
+        raise ProviderBadPayload(f"{where} is not a GUID")
+    text = text.lower()
+    return None if text == NULL_GUID else text
+
+
+def as_datetime(value: Any, *, where: str, naive_tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:
+    """An ISO 8601 instant as an aware UTC datetime.
+
+    Tolerates 0-9+ fractional digits (truncated to microseconds), `Z` or an offset,
+    and naive values (taken in `naive_tz`). Year 1 (`0001-01-01...`) and null mean
+    "not set".
+    """
+    if value is None or value == "":
+        return None
+    text = as_str(value, where=where).strip()
+    match = _DATETIME.match(text)
+    if not match:
+        raise ProviderBadPayload(f"{where} is not a date/time")
+    if match["date"].startswith("0001-"):
+        return None
+    frac = (match["frac"] or "")[:6].ljust(6, "0")
+    time = match["time"] or "00:00:00"
+    if len(time) == 5:
+        time += ":00"
+    tz = match["tz"] or ""
+    if tz in ("Z", "z"):
+        tz = "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(f"{match['date']}T{time}.{frac}{tz}")
+    except ValueError as exc:
+        raise ProviderBadPayload(f"{where} is not a valid date/time") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=naive_tz)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ProviderBadPayload(f"{where} is out of range") from exc
+
+
+def as_date(value: Any, *, where: str) -> dt.date | None:
+    """A business date: `YYYY-MM-DD`, or the date part of a naive timestamp.
+
+    The date is taken as written (no time-zone shift): `2024-10-10T00:00:00` is
+    10 October whatever the server's zone. Year 1 and null mean "not set".
+    """
+    if value is None or value == "":
+        return None
+    text = as_str(value, where=where).strip()
+    match = _DATETIME.match(text)
+    if not match:
+        raise ProviderBadPayload(f"{where} is not a date")
+    if match["date"].startswith("0001-"):
+        return None
+    try:
+        return dt.date.fromisoformat(match["date"])
+    except ValueError as exc:
+        raise ProviderBadPayload(f"{where} is not a valid date") from exc

@@ -1,0 +1,53 @@
+"""Provider name -> client class, an explicit dict overridable in settings.
+
+`settings.INVOICE_PROVIDERS` may replace or add entries (dotted paths), the way
+Django's CACHES/EMAIL_BACKEND name their backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from .base import ProviderClient
+
+DEFAULT_PROVIDERS: dict[str, str] = {
+    "acronis": "invoices.providers.acronis.AcronisClient",
+    "hostway": "invoices.providers.hostway.HostwayClient",
+    "masstack": "invoices.providers.masstack.MasStackClient",
+}
+
+
+def provider_paths() -> dict[str, str]:
+    return {**DEFAULT_PROVIDERS, **getattr(settings, "INVOICE_PROVIDERS", {})}
+
+
+def provider_names() -> list[str]:
+    return sorted(provider_paths())
+
+
+def get_client_class(name: str) -> type[ProviderClient]:
+    try:
+        path = provider_paths()[name]
+    except KeyError:
+        known = ", ".join(provider_names())
+        raise LookupError(f"unknown provider '{name}' (known: {known})") from None
+    return import_string(path)
+
+
+def http_options_from_settings() -> dict[str, Any]:
+    return {
+        "connect_timeout": settings.PROVIDER_CONNECT_TIMEOUT,
+        "read_timeout": settings.PROVIDER_READ_TIMEOUT,
+        "max_retries": settings.PROVIDER_MAX_RETRIES,
+    }
+
+
+def build_client(
+    name: str, config: dict[str, Any], credentials: dict[str, Any], **http_options: Any
+) -> ProviderClient:
+    """A ready client for provider `name`, with the settings' timeouts unless overridden."""
+    options = {**http_options_from_settings(), **http_options}
+    return get_client_class(name).from_config(config, credentials, **options)

@@ -1,0 +1,10 @@
+"""PLACEHOLDER: the masstack stand-in is being written; replaced in the same change."""
+
+from __future__ import annotations
+
+from .core import VendorSandbox
+
+
+class MasStackSandbox(VendorSandbox):
+    def rules(self):  # type: ignore[override]
+        return []

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from invoices.sandbox import SandboxApp, SandboxConfig, SandboxServer
+
+# Retries and timeouts shrunk so fault tests run in milliseconds, same code paths.
+FAST_HTTP = {
+    "backoff": 0.001,
+    "backoff_cap": 0.01,
+    "retry_after_cap": 0.05,
+    "connect_timeout": 2.0,
+    "read_timeout": 2.0,
+    "max_retries": 3,
+}
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    server = SandboxServer(SandboxApp(SandboxConfig())).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    """The live sandbox (real sockets), reset to no faults before and after each test."""
+    sandbox_server.app.reset()
+    yield sandbox_server
+    sandbox_server.app.reset()
+
+
+@pytest.fixture
+def fast_http() -> dict[str, float]:
+    return dict(FAST_HTTP)
