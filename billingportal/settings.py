@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "invoices",
 ]
 
@@ -160,6 +162,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }
+
+# Fernet keys for connection credentials (first encrypts; all decrypt). Default: derived
+# from SECRET_KEY.
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
+
+# Background jobs: django-tasks with its database backend (workers: `manage.py db_worker`).
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    }
+}
+# Every connection is re-synced when its last run is older than its interval; this is the
+# default interval for new connections (minutes).
+SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=60)
+# A running sync whose heartbeat is older than this is taken as dead (worker killed).
+SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=600)
 
 # Provider HTTP behaviour (see invoices/providers/http.py).
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.0)

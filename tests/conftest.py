@@ -35,3 +35,9 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
 @pytest.fixture
 def fast_http() -> dict[str, float]:
     return dict(FAST_HTTP)
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings) -> None:
+    """Background tasks run inline in tests (the real queue is exercised separately)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

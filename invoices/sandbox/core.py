@@ -190,6 +190,11 @@ class VendorSandbox(abc.ABC):
     def error(self, status: int, message: str) -> Response:
         return json_response({"error": message}, status)
 
+    @abc.abstractmethod
+    def connection(self, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`(config, credentials)` for `registry.build_client` to reach this stand-in at
+        `base_url` (the sandbox server's root URL, no trailing slash)."""
+
 
 class SandboxApp:
     """The WSGI application: faults first, then the vendor routes."""

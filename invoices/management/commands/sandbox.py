@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -49,7 +50,5 @@ class Command(BaseCommand):
             f"  Hostway  {server.url}  user {config.hostway_username}\n"
             f"  MasStack {server.url}/v1/  {server.url}/v2/  org {config.masstack_org}"
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass

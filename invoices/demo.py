@@ -1,0 +1,87 @@
+"""The demo set-up `make run` uses: sandbox connections, demo logins, a first sync."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from .models import Access, Connection, Role, SyncRun
+from .sandbox import SandboxApp
+from .sync import SyncAlreadyActive, sync_enqueue
+
+DEMO_CONNECTIONS = {
+    "acronis": "Acronis (sandbox)",
+    "hostway": "Hostway (sandbox)",
+    "masstack": "MasStack (sandbox)",
+}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+
+
+def _logins_file() -> Path:
+    path = Path(settings.BASE_DIR) / "var" / "demo-logins.json"
+    path.parent.mkdir(exist_ok=True)
+    return path
+
+
+def demo_setup(*, app: SandboxApp, sandbox_url: str) -> list[DemoLogin]:
+    """Point the demo connections at the sandbox, create the demo logins, queue a first sync.
+
+    Idempotent: a second start keeps the users, their passwords and the synced data.
+    """
+    connections = []
+    for vendor in app.vendors:
+        provider = vendor.__class__.__module__.rsplit(".", 1)[-1]
+        config, credentials = vendor.connection(sandbox_url)
+        connection, _ = Connection.objects.update_or_create(
+            name=DEMO_CONNECTIONS[provider],
+            defaults={
+                "provider": provider,
+                "config": config,
+                "credentials": credentials,
+                "sync_interval_minutes": 15,
+            },
+        )
+        connections.append(connection)
+
+    path = _logins_file()
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    users = {
+        # The partner admin sees every demo connection; finance only two of them,
+        # which shows how access is scoped.
+        "demo": (Role.PARTNER_ADMIN, connections),
+        "finance": (Role.FINANCE, connections[:2]),
+    }
+    logins = []
+    user_model = get_user_model()
+    for username, (role, granted) in users.items():
+        password = stored.get(username) or secrets.token_urlsafe(9)
+        stored[username] = password
+        user, created = user_model.objects.get_or_create(username=username)
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save()
+        for connection in granted:
+            Access.objects.update_or_create(
+                user=user, connection=connection, defaults={"role": role}
+            )
+        logins.append(DemoLogin(username, password, Role(role).label))
+    path.write_text(json.dumps(stored))
+    path.chmod(0o600)
+
+    for connection in connections:
+        if not SyncRun.objects.filter(connection=connection).exists():
+            with contextlib.suppress(SyncAlreadyActive):
+                sync_enqueue(connection=connection, trigger="demo")
+    return logins

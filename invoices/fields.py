@@ -1,0 +1,55 @@
+"""A JSON field encrypted at rest (Fernet), for connection credentials.
+
+The key comes from `settings.CREDENTIALS_KEYS` (Fernet keys; the first encrypts, all
+decrypt, so keys can be rotated) or, when unset, is derived from SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@cache
+def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+    if not keys:
+        digest = hashlib.sha256(b"billingportal-credentials:" + secret_key.encode()).digest()
+        keys = (base64.urlsafe_b64encode(digest).decode(),)
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured("CREDENTIALS_KEYS holds an invalid Fernet key") from exc
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(getattr(settings, "CREDENTIALS_KEYS", ())), settings.SECRET_KEY)
+
+
+class EncryptedJSONField(models.TextField):
+    """Stores `json.dumps(value)` encrypted; reads back the value."""
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            return json.loads(fernet().decrypt(value.encode()))
+        except InvalidToken as exc:
+            raise ImproperlyConfigured(
+                "Stored credentials cannot be decrypted: SECRET_KEY or CREDENTIALS_KEYS changed."
+            ) from exc
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()

@@ -1,0 +1,106 @@
+"""`manage.py add_connection acronis|hostway|masstack --name NAME ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from invoices.providers import ProviderError
+from invoices.services import ServiceError, connection_create
+
+
+class Command(BaseCommand):
+    help = "Add a provider connection (credentials are checked against the provider first)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        providers = parser.add_subparsers(
+            dest="provider", required=True, title="provider", parser_class=CommandParser
+        )
+
+        def common(sub: CommandParser) -> None:
+            sub.add_argument("--name", required=True)
+            sub.add_argument("--payment-terms", type=int, default=30, help="days (overdue)")
+            sub.add_argument("--sync-interval", type=int, default=None, help="minutes; 0 = never")
+            sub.add_argument(
+                "--no-check", action="store_true", help="save without contacting the provider"
+            )
+
+        acronis = providers.add_parser("acronis", help="Acronis Advanced Automation")
+        common(acronis)
+        acronis.add_argument("--base-url", required=True, help="data center URL")
+        acronis.add_argument("--client-id", required=True)
+        acronis.add_argument("--client-secret", required=True)
+        acronis.add_argument("--currency", default="EUR")
+
+        hostway = providers.add_parser("hostway", help="Hostway")
+        common(hostway)
+        hostway.add_argument("--base-url", required=True)
+        hostway.add_argument("--username", required=True)
+        hostway.add_argument("--password", required=True)
+        hostway.add_argument(
+            "--account", action="append", default=[], help="repeat; all accounts when omitted"
+        )
+
+        masstack = providers.add_parser("masstack", help="MasStack billing")
+        common(masstack)
+        masstack.add_argument("--billing-url", required=True)
+        masstack.add_argument("--customers-url", required=True)
+        masstack.add_argument("--token-url", required=True)
+        masstack.add_argument("--service-account", required=True, type=Path, help="JSON file")
+        masstack.add_argument("--org", required=True)
+        masstack.add_argument("--account", action="append", required=True, help="repeat")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        provider = options["provider"]
+        config, credentials = _settings_for(provider, options)
+        fields: dict[str, Any] = {"payment_terms_days": options["payment_terms"]}
+        if options["sync_interval"] is not None:
+            fields["sync_interval_minutes"] = options["sync_interval"]
+        try:
+            connection = connection_create(
+                provider=provider,
+                name=options["name"],
+                config=config,
+                credentials=credentials,
+                check=not options["no_check"],
+                **fields,
+            )
+        except (ServiceError, ProviderError) as exc:
+            raise CommandError(f"connection not added: {exc}") from None
+        self.stdout.write(f"Added {provider} connection '{connection.name}' (id {connection.pk}).")
+
+
+def _settings_for(provider: str, options: dict[str, Any]) -> tuple[dict, dict]:
+    """Split the options into the connection's plain config and its secret credentials."""
+    if provider == "acronis":
+        return (
+            {"base_url": options["base_url"], "currency": options["currency"].upper()},
+            {"client_id": options["client_id"], "client_secret": options["client_secret"]},
+        )
+    if provider == "hostway":
+        return (
+            {"base_url": options["base_url"], "accounts": options["account"]},
+            {"username": options["username"], "password": options["password"]},
+        )
+    path: Path = options["service_account"]
+    try:
+        service_account = json.loads(path.read_text())
+    except OSError as exc:
+        raise CommandError(f"cannot read the service account file {path}: {exc.strerror}") from None
+    except ValueError:
+        raise CommandError(f"the service account file {path} is not valid JSON") from None
+    if not isinstance(service_account, dict):
+        raise CommandError(f"the service account file {path} is not a JSON object")
+    return (
+        {
+            "billing_url": options["billing_url"],
+            "customers_url": options["customers_url"],
+            "token_url": options["token_url"],
+            "org": options["org"],
+            "accounts": options["account"],
+        },
+        {"service_account": service_account},
+    )

@@ -1,0 +1,60 @@
+"""`manage.py demo`: everything `make run` serves, in one process group.
+
+Starts the sandbox APIs (in this process), sets up demo connections and logins,
+starts a task worker and the sync scheduler as child processes, then serves the
+dashboard. Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from invoices.demo import demo_setup
+from invoices.sandbox import SandboxApp, SandboxServer
+
+
+class Command(BaseCommand):
+    help = "Serve the dashboard over the sandbox APIs, with a worker and the scheduler."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8001)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        app = SandboxApp()
+        sandbox = SandboxServer(app, options["host"], options["sandbox_port"]).start()
+        logins = demo_setup(app=app, sandbox_url=sandbox.url)
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = [
+            subprocess.Popen([*manage, "db_worker", "--interval", "1"]),  # noqa: S603
+            subprocess.Popen([*manage, "schedule_syncs", "--loop", "--every", "60"]),  # noqa: S603
+        ]
+        url = f"http://{options['host']}:{options['port']}/"
+        lines = [
+            "",
+            f"  billingportal is starting at {url}",
+            f"  sandbox provider APIs at {sandbox.url}",
+            *[f"  log in as {lg.username} / {lg.password}   ({lg.role})" for lg in logins],
+            "  (the first sync runs in the background; Ctrl-C stops everything)",
+            "",
+        ]
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)))
+        try:
+            call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            sandbox.stop()

@@ -1,0 +1,32 @@
+"""`manage.py schedule_syncs [--loop]`: queue syncs of connections that are due."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from invoices.sync import sync_schedule_due
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue a background sync for every connection whose last run is older than its "
+        "interval. Safe to run on several machines: a connection never gets two runs."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true", help="keep checking until stopped")
+        parser.add_argument("--every", type=float, default=60.0, help="seconds between checks")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            for run in sync_schedule_due():
+                self.stdout.write(f"queued sync of {run.connection.name} (run {run.pk})")
+            if not options["loop"]:
+                return
+            try:
+                time.sleep(options["every"])
+            except KeyboardInterrupt:
+                return

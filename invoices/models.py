@@ -1,0 +1,228 @@
+"""The local mirror: connections, accounts, batches, invoices, sync runs.
+
+The dashboard reads only these tables; providers are called live only for public
+links and next billing dates. Writes go through `invoices.sync`; reads through
+`invoices.selectors`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .fields import EncryptedJSONField
+
+
+class Connection(models.Model):
+    """A configured provider account: where to fetch, with which credentials."""
+
+    provider = models.CharField(max_length=32)
+    name = models.CharField(max_length=100, unique=True)
+    # Plain settings: base URLs, org id, account ids, default currency, page size.
+    config = models.JSONField(default=dict, blank=True)
+    # Secrets, encrypted at rest; never rendered, logged or printed.
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days after the issue date an unpaid invoice becomes overdue."
+    )
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=60, help_text="Re-sync this connection at least this often (0 = never)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"<Connection {self.name!r} ({self.provider})>"
+
+
+class Role(models.TextChoices):
+    PARTNER_ADMIN = "partner-admin", "Partner admin"
+    FINANCE = "finance", "Finance"
+
+
+class Access(models.Model):
+    """A user's role on one connection; users see only connections granted to them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invoice_access"
+    )
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="access")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "connection"], name="one_role_per_connection")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.connection} · {self.role}"
+
+
+class Account(models.Model):
+    """A customer or billing account at the provider."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="accounts")
+    provider_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "provider_id"], name="account_unique_per_connection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Batch(models.Model):
+    """An Acronis invoice batch (one billing run) with its size as the provider reports it."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
+    number = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "number"], name="batch_unique_per_conn")
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch {self.number}"
+
+
+class InvoiceStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    UNPAID = "unpaid", "Unpaid"
+
+
+class Invoice(models.Model):
+    """One invoice as last seen at its provider."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="invoices")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    batch = models.ForeignKey(
+        Batch, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices"
+    )
+    provider_id = models.CharField(max_length=100)
+    number = models.CharField(max_length=100)
+    # The customer name printed on the invoice (kept here so search and sort need no join).
+    customer_name = models.CharField(max_length=255)
+    issue_date = models.DateField()
+    scheduled_date = models.DateField(null=True, blank=True)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    payment_date = models.DateField(null=True, blank=True)
+    total = models.DecimalField(max_digits=19, decimal_places=4)
+    amount_due = models.DecimalField(max_digits=19, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices)
+    raw_status = models.CharField(max_length=100, blank=True)
+    incasso = models.BooleanField(default=False)
+    exported = models.BooleanField(default=False)
+    exported_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.TextField(blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    # Mirror bookkeeping.
+    fingerprint = models.CharField(max_length=32)
+    missing = models.BooleanField(
+        default=False, help_text="Not returned by the provider's last complete sync."
+    )
+    last_seen_run = models.ForeignKey(
+        "SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "provider_id"], name="invoice_unique_per_connection"
+            )
+        ]
+        indexes = [
+            # The dashboard's default order and its common filters/sorts.
+            models.Index(fields=["-issue_date", "-id"], name="invoice_issue_desc"),
+            models.Index(fields=["status", "-issue_date"], name="invoice_status_issue"),
+            models.Index(fields=["connection", "-issue_date"], name="invoice_conn_issue"),
+            models.Index(fields=["-total", "-id"], name="invoice_total_desc"),
+            models.Index(fields=["customer_name"], name="invoice_customer"),
+            models.Index(fields=["number"], name="invoice_number"),
+            models.Index(fields=["batch", "-issue_date"], name="invoice_batch_issue"),
+            models.Index(fields=["account", "-issue_date"], name="invoice_account_issue"),
+            models.Index(fields=["connection", "last_seen_run"], name="invoice_conn_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == InvoiceStatus.PAID
+
+
+class SyncState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATES = (SyncState.QUEUED, SyncState.RUNNING)
+
+
+class SyncRun(models.Model):
+    """One pull of a connection into the mirror, with its progress and outcome."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
+    state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.QUEUED)
+    trigger = models.CharField(max_length=20, default="manual")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # The database-level guard: at most one queued-or-running run per connection,
+            # whichever worker or machine tries to start another (partial unique index;
+            # PostgreSQL and SQLite both enforce it).
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(state__in=["queued", "running"]),
+                name="one_active_sync_per_connection",
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "state", "-finished_at"], name="run_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.connection} sync #{self.pk} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.pages_total:
+            return None
+        return min(100, round(100 * self.pages_done / self.pages_total))

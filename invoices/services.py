@@ -1,0 +1,72 @@
+"""Writes other than syncing: connections and access grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from .models import Access, Connection, Role
+from .providers.registry import get_client_class
+from .sync import connection_client
+
+
+class ServiceError(Exception):
+    """A user-facing failure with a one-line, secret-free message."""
+
+
+def connection_create(
+    *,
+    provider: str,
+    name: str,
+    config: dict[str, Any],
+    credentials: dict[str, Any],
+    check: bool = True,
+    **fields: Any,
+) -> Connection:
+    """Create a connection; with `check`, prove the URL and credentials work first.
+
+    Raises `ServiceError` (unknown provider, taken name) or a `ProviderError`
+    (unreachable, credentials refused) - nothing is saved then.
+    """
+    try:
+        get_client_class(provider)
+    except LookupError as exc:
+        raise ServiceError(str(exc)) from None
+    name = name.strip()
+    if not name:
+        raise ServiceError("a connection needs a name")
+    if Connection.objects.filter(name=name).exists():
+        raise ServiceError(f"a connection named '{name}' already exists")
+    connection = Connection(
+        provider=provider, name=name, config=config, credentials=credentials, **fields
+    )
+    if check:
+        with connection_client(connection) as client:
+            client.check()
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError:
+        raise ServiceError(f"a connection named '{name}' already exists") from None
+    return connection
+
+
+def access_grant(*, username: str, connection_name: str, role: str) -> Access:
+    """Give `username` the `role` on a connection (replacing any role they had there)."""
+    if role not in Role.values:
+        raise ServiceError(f"unknown role '{role}' (use {' or '.join(Role.values)})")
+    user_model = get_user_model()
+    try:
+        user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
+    except user_model.DoesNotExist:
+        raise ServiceError(f"no user named '{username}'") from None
+    try:
+        connection = Connection.objects.get(name=connection_name)
+    except Connection.DoesNotExist:
+        raise ServiceError(f"no connection named '{connection_name}'") from None
+    access, _ = Access.objects.update_or_create(
+        user=user, connection=connection, defaults={"role": role}
+    )
+    return access

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from invoices.models import Account, Batch, Connection, Invoice, SyncRun, SyncState
+from invoices.sync import SyncAlreadyActive, connection_sync, sync_run_create
+
+from .fakes import ScriptedClient, invoice, paged
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def connection() -> Connection:
+    return Connection.objects.create(provider="acronis", name="A", config={"currency": "EUR"})
+
+
+def sync(connection, pages, **kwargs) -> SyncRun:
+    return connection_sync(connection=connection, client=ScriptedClient(pages, **kwargs))
+
+
+def test_first_sync_creates_every_invoice_with_accounts_and_batches(connection):
+    run = sync(connection, paged([invoice(n) for n in range(10)], 4))
+
+    assert run.state == SyncState.SUCCEEDED
+    assert (run.created, run.updated, run.unchanged, run.missing) == (10, 0, 0, 0)
+    assert (run.pages_done, run.pages_total) == (3, 3)
+    assert Invoice.objects.count() == 10
+    assert Account.objects.filter(connection=connection).count() == 3
+    assert Batch.objects.filter(connection=connection).count() == 4
+    row = Invoice.objects.get(provider_id="inv-7")
+    assert row.total == Decimal("107.10")
+    assert row.account.name == "Customer 1"
+    assert row.batch.number == "3"
+
+
+def test_running_the_same_sync_twice_changes_nothing(connection):
+    pages = paged([invoice(n) for n in range(10)], 4)
+    sync(connection, pages)
+    before = list(Invoice.objects.order_by("pk").values())
+
+    run = sync(connection, pages)
+
+    assert (run.created, run.updated, run.unchanged, run.missing) == (0, 0, 10, 0)
+    after = list(Invoice.objects.order_by("pk").values())
+    assert [{**r, "last_seen_run_id": None} for r in before] == [
+        {**r, "last_seen_run_id": None} for r in after
+    ]
+
+
+def test_a_changed_invoice_is_updated_in_place(connection):
+    sync(connection, [[invoice(1), invoice(2)]])
+    original_pk = Invoice.objects.get(provider_id="inv-2").pk
+
+    run = sync(connection, [[invoice(1), invoice(2, paid=False, amount_due=Decimal("102.10"))]])
+
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 1)
+    row = Invoice.objects.get(provider_id="inv-2")
+    assert row.pk == original_pk
+    assert row.status == "unpaid"
+    assert row.amount_due == Decimal("102.10")
+
+
+def test_a_failed_run_keeps_the_mirror_and_records_what_it_did(connection):
+    sync(connection, paged([invoice(n) for n in range(12)], 4))
+    changed = [invoice(n, raw_status="changed") for n in range(12)]
+
+    run = sync(connection, paged(changed, 4), fail_at_page=3)
+
+    assert run.state == SyncState.FAILED
+    assert "HTTP 503" in run.error
+    assert run.pages_done == 2
+    assert run.updated == 8
+    assert run.missing == 0
+    assert Invoice.objects.count() == 12
+    assert Invoice.objects.filter(missing=True).count() == 0
+    assert Invoice.objects.filter(raw_status="changed").count() == 8
+
+
+def test_a_later_run_completes_what_a_failed_one_left(connection):
+    everything = paged([invoice(n) for n in range(12)], 4)
+    sync(connection, everything, fail_at_page=2)
+
+    run = sync(connection, everything)
+
+    assert run.state == SyncState.SUCCEEDED
+    assert (run.created, run.unchanged) == (8, 4)
+    assert Invoice.objects.count() == 12
+
+
+def test_invoices_gone_upstream_are_marked_missing_not_deleted(connection):
+    sync(connection, [[invoice(n) for n in range(5)]])
+
+    run = sync(connection, [[invoice(n) for n in range(3)]])
+
+    assert run.missing == 2
+    assert Invoice.objects.count() == 5
+    assert set(Invoice.objects.filter(missing=True).values_list("provider_id", flat=True)) == {
+        "inv-3",
+        "inv-4",
+    }
+
+
+def test_a_failed_run_marks_nothing_missing(connection):
+    sync(connection, paged([invoice(n) for n in range(8)], 4))
+
+    sync(connection, [*paged([invoice(n) for n in range(4)], 4), []], fail_at_page=2)
+
+    assert Invoice.objects.filter(missing=True).count() == 0
+
+
+def test_a_missing_invoice_that_returns_is_no_longer_missing(connection):
+    sync(connection, [[invoice(1), invoice(2)]])
+    sync(connection, [[invoice(1)]])
+
+    run = sync(connection, [[invoice(1), invoice(2)]])
+
+    assert run.unchanged == 2
+    assert not Invoice.objects.filter(missing=True).exists()
+
+
+def test_other_connections_are_untouched(connection):
+    other = Connection.objects.create(provider="hostway", name="B")
+    connection_sync(connection=other, client=ScriptedClient([[invoice(1), invoice(2)]]))
+
+    sync(connection, [[invoice(1)]])
+
+    assert Invoice.objects.filter(connection=other, missing=False).count() == 2
+    assert Invoice.objects.filter(connection=connection).count() == 1
+
+
+def test_only_one_active_run_per_connection(connection):
+    sync_run_create(connection=connection)
+
+    with pytest.raises(SyncAlreadyActive):
+        sync_run_create(connection=connection)
+
+
+def test_a_run_can_start_once_the_previous_one_finished(connection):
+    sync(connection, [[invoice(1)]])
+
+    assert sync(connection, [[invoice(1)]]).state == SyncState.SUCCEEDED
+    assert SyncRun.objects.filter(connection=connection).count() == 2
+
+
+def test_a_foreground_sync_takes_over_a_queued_run(connection):
+    queued = sync_run_create(connection=connection)
+
+    run = sync(connection, [[invoice(1)]])
+
+    assert run.pk == queued.pk
+    assert run.state == SyncState.SUCCEEDED
+
+
+def test_a_foreground_sync_refuses_while_another_runs(connection):
+    queued = sync_run_create(connection=connection)
+    SyncRun.objects.filter(pk=queued.pk).update(state=SyncState.RUNNING)
+
+    with pytest.raises(SyncAlreadyActive):
+        sync(connection, [[invoice(1)]])
+
+
+def test_a_run_whose_worker_died_is_reaped(connection, settings):
+    from django.utils import timezone
+
+    settings.SYNC_STALE_AFTER_SECONDS = 60
+    dead = sync_run_create(connection=connection)
+    SyncRun.objects.filter(pk=dead.pk).update(
+        state=SyncState.RUNNING, heartbeat_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
+
+    run = sync(connection, [[invoice(1)]])
+
+    dead.refresh_from_db()
+    assert dead.state == SyncState.FAILED
+    assert "worker lost" in dead.error
+    assert run.state == SyncState.SUCCEEDED
+
+
+def test_progress_is_recorded_page_by_page(connection):
+    seen = []
+    connection_sync(
+        connection=connection,
+        client=ScriptedClient(paged([invoice(n) for n in range(9)], 3)),
+        progress=lambda run: seen.append((run.pages_done, run.pages_total, run.created)),
+    )
+
+    assert seen == [(1, 3, 3), (2, 3, 6), (3, 3, 9)]
+
+
+def test_an_unexpected_error_fails_the_run_without_a_traceback_in_it(connection):
+    class Broken(ScriptedClient):
+        def iter_invoice_pages(self):
+            raise RuntimeError("secret-token-123 leaked?")
+            yield  # pragma: no cover
+
+    run = connection_sync(connection=connection, client=Broken([]))
+
+    assert run.state == SyncState.FAILED
+    assert run.error == "Internal error (RuntimeError); see the worker log."
