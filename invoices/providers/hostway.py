@@ -1,0 +1,351 @@
+"""Hostway billing API client (seed 004, `docs/provider-apis.md` "Hostway").
+
+The vendor-specific part is paging: listings are followed through `rel=next` links
+(absolute or relative), and the server answers some paging requests with a 303
+(no paging on a long list, `pageSize` > 400, a page past the end -> back to the
+start). Redirects are therefore handled here, not by `requests`: a 303 is followed
+only to a URL not yet fetched in the same listing, at most `MAX_REDIRECT_HOPS`
+times per page, and a 303 back to an already-read page ends the listing. Invoices
+already yielded are never yielded again, and a listing has a hard page cap.
+
+`InvoicePage.number` counts pages across the whole sync; `total_pages` is None:
+each account's page count is only known once its first page is read, so a total
+for the sync would be a guess that changes as it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Self, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+
+from . import parsing
+from .base import ProviderClient, require
+from .errors import ProviderBadPayload
+from .http import HttpClient, error_field, json_body
+from .types import Account, Invoice, InvoicePage
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Links = dict[str, str]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 400  # the server answers larger sizes with a 303 to pageSize=400
+MAX_REDIRECT_HOPS = 3  # per page: the documented 303s need one hop, two at most
+MAX_PAGES_PER_LISTING = 1000  # 400,000 invoices at the largest page size
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PAID_STATUS = "invoice_paid"  # the only documented status; the set is open
+# The doc's examples keep their template placeholder; treat it as the base URL.
+BASE_URL_PLACEHOLDER = "{{APIBaseURL}}"
+
+
+def make_auth(username: str, password: str) -> requests.auth.AuthBase:
+    """GUESS: the doc only says "an Authorization header"; Basic is the likeliest scheme."""
+    return requests.auth.HTTPBasicAuth(username, password)
+
+
+# -- parsing (pure, no HTTP) ---------------------------------------------------
+
+
+def parse_links(payload: Any, *, where: str = "links") -> Links:
+    """`{"links": [{"href", "rel"}]}` -> `{rel: href}` (first of each rel wins).
+
+    Hrefs are returned as sent (absolute, relative or with the doc's placeholder);
+    `resolve_link` turns them into URLs.
+    """
+    links: Links = {}
+    raw = parsing.field(payload, "links", default=None, where=where)
+    if raw is None:
+        return links
+    for index, entry in enumerate(parsing.as_list(raw, where=where)):
+        at = f"{where}[{index}]"
+        rel = parsing.as_str(parsing.field(entry, "rel", where=at), where=f"{at}.rel")
+        href = parsing.as_str(
+            parsing.field(entry, "href", where=at), where=f"{at}.href", allow_empty=False
+        )
+        links.setdefault(rel.strip().lower(), href.strip())
+    return links
+
+
+def parse_invoice(payload: Any, *, account_id: str, default_currency: str | None = None) -> Invoice:
+    """One invoice object of `GET /accounts/{id}/invoices[/{number}]`.
+
+    The invoice has no id of its own and its number is only known to be unique per
+    account, so `provider_id` is `"<account>/<number>"`. Unpaid means `amountDue` > 0;
+    when `amountDue` is missing the (open) status decides.
+    """
+    where = f"hostway invoice of {account_id}"
+    number = parsing.as_str(
+        parsing.field(payload, "invoiceNumber", where=where),
+        where=f"{where}: invoiceNumber",
+        allow_empty=False,
+    ).strip()
+    where = f"hostway invoice {account_id}/{number}"
+    issue_date = parsing.as_date(
+        parsing.field(payload, "date", where=where), where=f"{where}: date"
+    )
+    if issue_date is None:
+        raise ProviderBadPayload(f"{where} has no date")
+    total = parsing.as_decimal(
+        parsing.field(payload, "amount", where=where), where=f"{where}: amount"
+    )
+    status = parsing.as_opt_str(payload.get("status"), where=f"{where}: status") or ""
+    status_name = parsing.as_opt_str(payload.get("statusName"), where=f"{where}: statusName")
+    raw_due = payload.get("amountDue")
+    if raw_due is None:
+        amount_due = Decimal(0) if status.lower() == PAID_STATUS else total
+    else:
+        amount_due = parsing.as_decimal(raw_due, where=f"{where}: amountDue")
+    currency = parsing.as_opt_str(payload.get("currency"), where=f"{where}: currency")
+    currency = (currency or default_currency or "").upper()
+    if not currency:
+        raise ProviderBadPayload(f"{where} has no currency")
+    description = parsing.as_opt_str(payload.get("description"), where=f"{where}: description")
+    return Invoice(
+        provider_id=f"{account_id}/{number}",
+        number=number,
+        account_id=account_id,
+        account_name=account_id,
+        issue_date=issue_date,
+        total=total,
+        amount_due=amount_due,
+        currency=currency,
+        paid=amount_due <= 0,
+        raw_status=status_name or status,
+        description=description or "",
+        extra=(("status", status),) if status else (),
+    )
+
+
+def parse_invoice_list(
+    payload: Any, *, account_id: str, default_currency: str | None = None
+) -> tuple[list[Invoice], Links]:
+    """A page of `GET /accounts/{id}/invoices`: its invoices and its links by rel."""
+    where = f"hostway invoice list of {account_id}"
+    items = parsing.as_list(parsing.field(payload, "list", where=where), where=f"{where}: list")
+    invoices = [
+        parse_invoice(item, account_id=account_id, default_currency=default_currency)
+        for item in items
+    ]
+    return invoices, parse_links(payload, where=f"{where}: links")
+
+
+def parse_account(payload: Any) -> Account:
+    """One account of `GET /accounts`; there is no name, so the number stands in."""
+    where = "hostway account"
+    number = parsing.as_str(
+        parsing.field(payload, "accountNumber", where=where),
+        where=f"{where}: accountNumber",
+        allow_empty=False,
+    ).strip()
+    currency = parsing.as_opt_str(payload.get("currency"), where=f"{where} {number}: currency")
+    status = parsing.as_opt_str(payload.get("status"), where=f"{where} {number}: status")
+    return Account(
+        id=number, name=number, currency=currency.upper() if currency else None, status=status or ""
+    )
+
+
+def parse_account_list(payload: Any) -> tuple[list[Account], Links]:
+    where = "hostway account list"
+    items = parsing.as_list(parsing.field(payload, "list", where=where), where=f"{where}: list")
+    return [parse_account(item) for item in items], parse_links(payload, where=f"{where}: links")
+
+
+def error_message(response: requests.Response) -> str | None:
+    """The `message` of the first wrapper object (`{"itemNotFound": {"message": ...}}`)."""
+    try:
+        body = parsing.loads(response.content)
+    except (ProviderBadPayload, requests.RequestException):
+        return None
+    if isinstance(body, Mapping):
+        for key, value in body.items():
+            if isinstance(value, Mapping) and "message" in value:
+                return error_field(response, key, "message")
+    return None
+
+
+# -- URLs ----------------------------------------------------------------------
+
+
+def resolve_link(href: str, current_url: str, base_url: str) -> str:
+    """An absolute URL for a link/Location `href` read on `current_url`."""
+    if href.startswith(BASE_URL_PLACEHOLDER):
+        href = base_url.rstrip("/") + href[len(BASE_URL_PLACEHOLDER) :]
+    return urljoin(current_url, href)
+
+
+def canonical_url(url: str) -> str:
+    """The same page whatever the link style or parameter order."""
+    parts = urlsplit(url)
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+# -- the client ----------------------------------------------------------------
+
+
+class HostwayClient(ProviderClient):
+    name = "hostway"
+    label = "Hostway"
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        accounts: list[str] | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_pages: int = MAX_PAGES_PER_LISTING,
+    ) -> None:
+        self.http = http
+        self.accounts = list(accounts or [])
+        self.page_size = page_size
+        self.max_pages = max_pages
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], credentials: Mapping[str, Any], **http_options: Any
+    ) -> Self:
+        """config: `base_url`, optional `accounts` (empty = every account of the login)
+        and `page_size` (sent as is: the server redirects sizes above 400);
+        credentials: `username`, `password`."""
+        (base_url,) = require(config, "base_url")
+        username, password = require(credentials, "username", "password")
+        accounts = config.get("accounts") or []
+        if not isinstance(accounts, list | tuple) or not all(
+            isinstance(account, str) and account.strip() for account in accounts
+        ):
+            raise ProviderBadPayload("connection 'accounts' must be a list of account numbers")
+        page_size = config.get("page_size") or DEFAULT_PAGE_SIZE
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ProviderBadPayload("connection 'page_size' must be a positive integer")
+        http = HttpClient(
+            str(base_url),
+            provider=cls.name,
+            auth=make_auth(str(username), str(password)),
+            error_message=error_message,
+            **http_options,
+        )
+        return cls(http, accounts=[account.strip() for account in accounts], page_size=page_size)
+
+    # -- public surface ---------------------------------------------------------
+
+    def list_accounts(self) -> list[Account]:
+        accounts: list[Account] = []
+        start = self.http.url(f"accounts?page=1&pageSize={self.page_size}")
+        for page in self._walk(start, parse_account_list, key=lambda account: account.id):
+            accounts.extend(page)
+        return accounts
+
+    def iter_invoice_pages(self) -> Iterator[InvoicePage]:
+        if self.accounts:
+            targets: list[tuple[str, str | None]] = [(account, None) for account in self.accounts]
+        else:
+            targets = [(account.id, account.currency) for account in self.list_accounts()]
+        number = 0
+        for account_id, currency in targets:
+            for invoices in self.account_invoice_pages(account_id, default_currency=currency):
+                number += 1
+                yield InvoicePage(invoices=tuple(invoices), number=number)
+
+    def account_invoice_pages(
+        self,
+        account_id: str,
+        *,
+        start_url: str | None = None,
+        default_currency: str | None = None,
+    ) -> Iterator[list[Invoice]]:
+        """The invoices of one account, page by page, from `start_url` (default page 1)."""
+        start = start_url or self.http.url(
+            f"{self._invoices_path(account_id)}?page=1&pageSize={self.page_size}"
+        )
+
+        def parse(payload: Any) -> tuple[list[Invoice], Links]:
+            return parse_invoice_list(
+                payload, account_id=account_id, default_currency=default_currency
+            )
+
+        yield from self._walk(start, parse, key=lambda invoice: invoice.number)
+
+    def invoice(self, account_id: str, invoice_number: str) -> Invoice:
+        path = f"{self._invoices_path(account_id)}/{quote(invoice_number, safe='')}"
+        return parse_invoice(self.http.get_json(path), account_id=account_id)
+
+    def download_pdf(self, invoice: Invoice) -> bytes:
+        account_id = invoice.account_id
+        return self._pdf(f"{self._invoices_path(account_id)}/{quote(invoice.number, safe='')}")
+
+    # -- paging -----------------------------------------------------------------
+
+    @staticmethod
+    def _invoices_path(account_id: str) -> str:
+        return f"accounts/{quote(account_id, safe='')}/invoices"
+
+    def _walk(
+        self,
+        start: str,
+        parse: Callable[[Any], tuple[list[T], Links]],
+        *,
+        key: Callable[[T], str],
+    ) -> Iterator[list[T]]:
+        """Pages of one listing: new items only, following `next` until it is absent,
+        the server sends us back to a page already read, or a page holds nothing new."""
+        fetched: set[str] = set()
+        keys: set[str] = set()
+        url: str | None = self._follow(start, self.http.base_url)
+        pages = 0
+        while url is not None:
+            if pages >= self.max_pages:
+                raise ProviderBadPayload(
+                    f"{self.name}: more than {self.max_pages} pages in one listing; "
+                    "the server's paging seems to loop"
+                )
+            read = self._get_page(url, fetched)
+            if read is None:
+                return
+            payload, url = read
+            items, links = parse(payload)
+            new = [item for item in items if key(item) not in keys]
+            if items and not new:
+                return  # the server went round to a page we already have
+            keys.update(key(item) for item in new)
+            pages += 1
+            yield new
+            href = links.get("next")
+            url = self._follow(href, url) if href else None
+
+    def _get_page(self, url: str, fetched: set[str]) -> tuple[Any, str] | None:
+        """GET `url`, handling redirects ourselves; None when they lead back to a page
+        already fetched in this listing (which is how the server says "past the end")."""
+        for _hop in range(MAX_REDIRECT_HOPS + 1):
+            marker = canonical_url(url)
+            if marker in fetched:
+                logger.debug("%s: paging led back to a page already read; done", self.name)
+                return None
+            fetched.add(marker)
+            response = self.http.request("GET", url, allow_redirects=False)
+            if not 300 <= response.status_code < 400:
+                return json_body(response), url
+            location = response.headers.get("Location")
+            status = response.status_code
+            response.close()
+            if status not in REDIRECT_STATUSES or not location:
+                raise ProviderBadPayload(f"{self.name}: unexpected HTTP {status} while paging")
+            url = self._follow(location, url)
+        raise ProviderBadPayload(f"{self.name}: too many redirects while paging")
+
+    def _follow(self, href: str, current_url: str) -> str:
+        url = resolve_link(href, current_url, self.http.base_url)
+        # Credentials go with every request: never to another origin than the API's.
+        if _origin(url) != _origin(self.http.base_url):
+            raise ProviderBadPayload(f"{self.name}: a paging link leaves the API's origin")
+        return url
