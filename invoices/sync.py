@@ -175,14 +175,13 @@ def sync_run_execute(
 ) -> SyncRun:
     """Execute a queued run to its end; the run records the outcome (never raises for
     provider trouble). Returns the run, refreshed."""
-    now = timezone.now()
-    claimed = SyncRun.objects.filter(pk=run.pk, state=SyncState.QUEUED).update(
-        state=SyncState.RUNNING, started_at=now, heartbeat_at=now
-    )
-    run.refresh_from_db()
-    if not claimed:
+    if not _claim(run):
         logger.info("sync run %s was taken by another worker (%s)", run.pk, run.state)
         return run
+    return _execute(run, client, progress)
+
+
+def _execute(run: SyncRun, client: ProviderClient | None, progress: Progress | None) -> SyncRun:
     connection = run.connection
     logger.info("sync of %s started (run %s)", connection.name, run.pk)
     owns_client = client is None
@@ -221,7 +220,19 @@ def connection_sync(
 ) -> SyncRun:
     """Sync `connection` in this process (CLI, tests); raises `SyncAlreadyActive`."""
     run = sync_run_claim(connection=connection, trigger=trigger)
-    return sync_run_execute(run=run, client=client, progress=progress)
+    if not _claim(run):
+        raise SyncAlreadyActive(f"a sync of {connection.name} is already running")
+    return _execute(run, client, progress)
+
+
+def _claim(run: SyncRun) -> bool:
+    """Move a queued run to running; False if another worker got there first."""
+    now = timezone.now()
+    claimed = SyncRun.objects.filter(pk=run.pk, state=SyncState.QUEUED).update(
+        state=SyncState.RUNNING, started_at=now, heartbeat_at=now
+    )
+    run.refresh_from_db()
+    return bool(claimed)
 
 
 class _Lookups:

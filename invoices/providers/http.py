@@ -37,7 +37,11 @@ logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.ChunkedEncodingError)
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # not re-exported at the top of `requests`
+)
 USER_AGENT = "billingportal/0.1 (+invoice dashboard)"
 
 
@@ -165,16 +169,19 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         allow_redirects: bool = True,
         ok: Callable[[requests.Response], bool] | None = None,
+        retry: bool | None = None,
     ) -> requests.Response:
         """Send one request, retrying where safe; return a successful response.
 
         `ok` decides which responses are returned as they are (default: 2xx, and 3xx
         when redirects are not followed); anything else becomes a `ProviderError`.
+        `retry` overrides the by-method default, e.g. for a token POST that is safe
+        to repeat.
         """
         method = method.upper()
         url = self.url(path)
         where = f"{self.provider}: {method} {urlsplit(url).path}"
-        retryable = method in IDEMPOTENT_METHODS
+        retryable = method in IDEMPOTENT_METHODS if retry is None else retry
         reauthenticated = False
         attempt = 0
         while True:
@@ -196,14 +203,10 @@ class HttpClient:
                 )
             except requests.TooManyRedirects as exc:
                 raise ProviderBadPayload(f"{where}: too many redirects") from exc
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.ChunkedEncodingError,
-            ) as exc:
+            except TRANSIENT_ERRORS as exc:
                 if isinstance(exc, requests.Timeout):
                     kind = "timed out"
-                elif isinstance(exc, requests.ChunkedEncodingError):
+                elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
                     kind = "response body was cut off"
                 else:
                     kind = "connection failed"

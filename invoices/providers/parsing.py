@@ -82,7 +82,12 @@ def as_int(value: Any, *, where: str) -> int:
         except (InvalidOperation, ValueError):
             pass
         else:
-            if number.is_finite() and number == number.to_integral_value():
+            # adjusted() bounds the size first: int(Decimal("1e999999999")) would hang.
+            if (
+                number.is_finite()
+                and number.adjusted() < 19
+                and number == number.to_integral_value()
+            ):
                 return int(number)
     raise ProviderBadPayload(f"{where} is not an integer")
 
@@ -99,7 +104,8 @@ def as_decimal(value: Any, *, where: str) -> Decimal:
         raise ProviderBadPayload(f"{where} is not an amount") from exc
     if not amount.is_finite():
         raise ProviderBadPayload(f"{where} is not a finite amount")
-    if abs(amount) >= Decimal("1e15"):
+    # copy_abs(), not abs(): abs() rounds in the context and raises Overflow on "1e9999999999".
+    if amount.copy_abs() >= Decimal("1e15"):
         raise ProviderBadPayload(f"{where} is out of range")
     return amount
 

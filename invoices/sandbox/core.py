@@ -60,7 +60,8 @@ class Fault:
     "malformed" (answer broken JSON), "truncated" (declare a longer body than is
     sent, then close), "expire_tokens" (every issued token dies before this call).
     It applies to the next `times` matching calls, or to a `rate` share of them, or
-    (neither set) to every one until cleared. `path` is a prefix filter.
+    (neither set) to every one until cleared, once `after` matching calls have gone
+    through unharmed (a provider that fails half way). `path` is a prefix filter.
     """
 
     kind: str
@@ -70,6 +71,7 @@ class Fault:
     rate: float | None = None
     path: str = ""
     retry_after: float | None = None
+    after: int = 0
 
     KINDS = ("status", "latency", "malformed", "truncated", "expire_tokens")
 
@@ -101,10 +103,16 @@ class Faults:
             return list(self._faults)
 
     def pick(self, path: str) -> list[Fault]:
-        fired = []
+        fired: list[Fault] = []
         with self._lock:
             for fault in list(self._faults):
                 if not path.startswith(fault.path):
+                    continue
+                # One fault of a kind per call: stacked faults fire on successive calls.
+                if any(other.kind == fault.kind for other in fired):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
                     continue
                 if fault.rate is not None and self._random.random() >= fault.rate:
                     continue

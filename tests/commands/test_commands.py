@@ -1,0 +1,221 @@
+"""The operator command line, including every error path: one line, non-zero, no secret."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from invoices.models import Access, Connection, Invoice, SyncRun, SyncState
+from invoices.sandbox.masstack import SERVICE_ACCOUNT_FILE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def add_acronis(sandbox, name="Acme", secret=None) -> str:
+    return run(
+        "add_connection", "acronis", "--name", name, "--base-url", sandbox.url,
+        "--client-id", sandbox.app.config.acronis_client_id,
+        "--client-secret", secret or sandbox.app.config.acronis_client_secret,
+        "--currency", "usd",
+    )  # fmt: skip
+
+
+def test_add_acronis_checks_credentials_and_stores_the_connection(sandbox):
+    out = add_acronis(sandbox)
+
+    connection = Connection.objects.get(name="Acme")
+    assert "Added acronis connection 'Acme'" in out
+    assert connection.config == {"base_url": sandbox.url, "currency": "USD"}
+    assert connection.credentials["client_secret"] == sandbox.app.config.acronis_client_secret
+
+
+def test_credentials_are_encrypted_at_rest(sandbox):
+    from django.db import connection as db
+
+    add_acronis(sandbox)
+
+    with db.cursor() as cursor:
+        cursor.execute("SELECT credentials FROM invoices_connection")
+        (stored,) = cursor.fetchone()
+    assert sandbox.app.config.acronis_client_secret not in stored
+
+
+def test_add_hostway_with_selected_accounts(sandbox):
+    account = sandbox.app.hostway.account_ids[0]
+    run(
+        "add_connection", "hostway", "--name", "HW", "--base-url", sandbox.url,
+        "--username", sandbox.app.config.hostway_username,
+        "--password", sandbox.app.config.hostway_password, "--account", account,
+    )  # fmt: skip
+
+    assert Connection.objects.get(name="HW").config["accounts"] == [account]
+
+
+def test_add_masstack_reads_the_service_account_file(sandbox):
+    config, _ = sandbox.app.masstack.connection(sandbox.url)
+    accounts = [arg for account in config["accounts"][:2] for arg in ("--account", account)]
+    run(
+        "add_connection", "masstack", "--name", "MS",
+        "--billing-url", config["billing_url"], "--customers-url", config["customers_url"],
+        "--token-url", config["token_url"], "--service-account", str(SERVICE_ACCOUNT_FILE),
+        "--org", config["org"], *accounts,
+    )  # fmt: skip
+
+    connection = Connection.objects.get(name="MS")
+    assert connection.config["accounts"] == config["accounts"][:2]
+    assert "private_key" in connection.credentials["service_account"]
+
+
+def test_wrong_credentials_are_refused_and_nothing_is_saved(sandbox):
+    with pytest.raises(CommandError) as error:
+        add_acronis(sandbox, secret="wrong-secret-xyz")
+
+    assert "connection not added" in str(error.value)
+    assert "wrong-secret-xyz" not in str(error.value)
+    assert not Connection.objects.exists()
+
+
+def test_an_unreachable_url_is_a_clear_error(settings):
+    settings.PROVIDER_MAX_RETRIES = 0
+    with pytest.raises(CommandError, match="connection failed"):
+        run(
+            "add_connection", "hostway", "--name", "X", "--base-url", "http://127.0.0.1:9",
+            "--username", "u", "--password", "p",
+        )  # fmt: skip
+
+
+def test_a_duplicate_name_is_refused(sandbox):
+    add_acronis(sandbox)
+
+    with pytest.raises(CommandError, match="already exists"):
+        add_acronis(sandbox)
+
+
+def test_a_missing_service_account_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="cannot read the service account file"):
+        run(
+            "add_connection", "masstack", "--name", "MS", "--billing-url", "http://x/v1/",
+            "--customers-url", "http://x/v2/", "--token-url", "http://x/t",
+            "--service-account", str(tmp_path / "nope.json"), "--org", "o", "--account", "a",
+        )  # fmt: skip
+
+
+def test_cli_errors_are_one_line_without_traceback():
+    """Run as an operator would: a real process, its exit code and stderr."""
+    unknown = _manage("add_connection", "paypal", "--name", "X")
+    missing = _manage("add_connection", "acronis", "--name", "X")
+
+    assert unknown.returncode != 0
+    assert "invalid choice: 'paypal'" in unknown.stderr
+    assert missing.returncode != 0
+    assert "required: --base-url" in missing.stderr
+    for result in (unknown, missing):
+        assert "Traceback" not in result.stderr
+
+
+def _manage(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+
+
+def test_list_connections_shows_no_secrets(sandbox):
+    add_acronis(sandbox)
+
+    out = run("list_connections")
+
+    assert "Acme" in out and "acronis" in out and sandbox.url in out
+    assert sandbox.app.config.acronis_client_secret not in out
+    assert sandbox.app.config.acronis_client_id not in out
+
+
+def test_list_connections_when_there_are_none():
+    assert "No connections yet" in run("list_connections")
+
+
+def test_sync_invoices_syncs_every_connection_and_summarises(sandbox):
+    add_acronis(sandbox)
+    config, credentials = sandbox.app.hostway.connection(sandbox.url)
+    Connection.objects.create(provider="hostway", name="HW", config=config, credentials=credentials)
+
+    out = run("sync_invoices")
+
+    assert "Acme: ok" in out and "HW: ok" in out
+    assert Invoice.objects.filter(connection__name="Acme").count() > 500
+    assert Invoice.objects.filter(connection__name="HW").count() > 100
+
+
+def test_sync_invoices_for_one_connection(sandbox):
+    add_acronis(sandbox)
+    add_acronis(sandbox, name="Other")
+
+    run("sync_invoices", "--connection", "Other")
+
+    assert SyncRun.objects.filter(connection__name="Acme").count() == 0
+    assert SyncRun.objects.get(connection__name="Other").state == SyncState.SUCCEEDED
+
+
+def test_sync_invoices_exits_non_zero_when_a_connection_fails(sandbox, settings):
+    settings.PROVIDER_MAX_RETRIES = 0
+    add_acronis(sandbox)
+    sandbox.app.faults.add("status", status=503, path="/api/advanced-automation/")
+
+    with pytest.raises(CommandError, match="sync failed for: Acme"):
+        run("sync_invoices")
+
+    assert SyncRun.objects.get().error.endswith("HTTP 503")
+
+
+def test_sync_invoices_with_an_unknown_connection():
+    with pytest.raises(CommandError, match="no connection named 'nope'"):
+        run("sync_invoices", "--connection", "nope")
+
+
+def test_grant_access_gives_a_role(sandbox):
+    add_acronis(sandbox)
+    get_user_model().objects.create_user("fin")
+
+    out = run("grant_access", "--user", "fin", "--connection", "Acme", "--role", "finance")
+
+    assert "fin is now finance on 'Acme'" in out
+    assert Access.objects.get().role == "finance"
+
+
+def test_grant_access_replaces_the_previous_role(sandbox):
+    add_acronis(sandbox)
+    get_user_model().objects.create_user("fin")
+    run("grant_access", "--user", "fin", "--connection", "Acme", "--role", "finance")
+
+    run("grant_access", "--user", "fin", "--connection", "Acme", "--role", "partner-admin")
+
+    assert list(Access.objects.values_list("role", flat=True)) == ["partner-admin"]
+
+
+@pytest.mark.parametrize(
+    ("user", "connection", "message"),
+    [("ghost", "Acme", "no user named 'ghost'"), ("fin", "Nope", "no connection named 'Nope'")],
+)
+def test_grant_access_errors(sandbox, user, connection, message):
+    add_acronis(sandbox)
+    get_user_model().objects.create_user("fin")
+
+    with pytest.raises(CommandError, match=message):
+        run("grant_access", "--user", user, "--connection", connection, "--role", "finance")
+
+
+def test_the_service_account_file_is_json():
+    assert "private_key" in json.loads(SERVICE_ACCOUNT_FILE.read_text())
