@@ -47,7 +47,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tables2",
@@ -59,7 +58,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -67,7 +65,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "invoices.middleware.UserTimezoneMiddleware",
 ]
+
+if not DEBUG:
+    # Production serves its collected static files itself (no CDN, no extra server);
+    # in development runserver's staticfiles handler does it.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "billingportal.urls"
 WSGI_APPLICATION = "billingportal.wsgi.application"
@@ -183,3 +187,7 @@ SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=600)
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+# Live provider reads in the UI (invoices/live.py): how long a success is cached, seconds.
+# A public link is never cached past the expiry its provider gives it.
+BILLING_DATE_CACHE_SECONDS = env.int("BILLING_DATE_CACHE_SECONDS", default=3600)
+PUBLIC_LINK_CACHE_SECONDS = env.int("PUBLIC_LINK_CACHE_SECONDS", default=300)

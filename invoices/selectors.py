@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import (
+    Count,
+    DecimalField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from .models import Connection, Invoice, SyncRun, SyncState
+from .models import (
+    Access,
+    Account,
+    Connection,
+    Invoice,
+    InvoiceStatus,
+    Role,
+    SyncRun,
+    SyncState,
+)
 
 
 @dataclass(frozen=True)
 class ConnectionOverview:
     connection: Connection
-    invoice_count: int
+    invoice_count: int | None
     last_run: SyncRun | None
     last_success: SyncRun | None
 
@@ -21,47 +46,237 @@ class ConnectionOverview:
         config = self.connection.config
         return str(config.get("base_url") or config.get("billing_url") or "")
 
+    @property
+    def is_stale(self) -> bool:
+        """No successful sync within twice the connection's interval (or never)."""
+        if self.last_success is None or self.last_success.finished_at is None:
+            return True
+        minutes = self.connection.sync_interval_minutes or 24 * 60
+        age = timezone.now() - self.last_success.finished_at
+        return age > dt.timedelta(minutes=2 * minutes)
+
+    @property
+    def last_failed(self) -> bool:
+        return self.last_run is not None and self.last_run.state == SyncState.FAILED
+
 
 def connection_overviews(
-    *, connections: list[Connection] | None = None
+    *, connections: QuerySet[Connection] | None = None, with_counts: bool = True
 ) -> list[ConnectionOverview]:
-    """Each connection with its invoice count, its latest run and its latest successful run."""
-    queryset = (
-        Connection.objects.all()
-        if connections is None
-        else Connection.objects.filter(pk__in=[c.pk for c in connections])
-    )
-    invoice_counts = (
-        Invoice.objects.filter(connection=OuterRef("pk"), missing=False)
-        .order_by()
-        .values("connection")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    latest = SyncRun.objects.order_by("-queued_at", "-id")
-    queryset = queryset.annotate(invoice_count=Subquery(invoice_counts)).prefetch_related(
-        Prefetch("sync_runs", queryset=latest, to_attr="_runs")
-    )
-    overviews = []
-    for connection in queryset:
-        runs = connection._runs
-        success = next((run for run in runs if run.state == SyncState.SUCCEEDED), None)
-        overviews.append(
-            ConnectionOverview(
-                connection=connection,
-                invoice_count=connection.invoice_count or 0,
-                last_run=runs[0] if runs else None,
-                last_success=success,
-            )
+    """Each connection with its latest run, its latest successful run and (`with_counts`)
+    its invoice count, in two queries."""
+    queryset = Connection.objects.all() if connections is None else connections
+    annotations: dict[str, Any] = {}
+    if with_counts:
+        annotations["invoice_count"] = Subquery(
+            Invoice.objects.filter(connection=OuterRef("pk"), missing=False)
+            .order_by()
+            .values("connection")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
-    return overviews
+    runs = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-queued_at", "-id")
+    successes = runs.filter(state=SyncState.SUCCEEDED)
+    rows = list(
+        queryset.annotate(
+            **annotations,
+            last_run_id=Subquery(runs.values("pk")[:1]),
+            last_success_id=Subquery(successes.values("pk")[:1]),
+        )
+    )
+    wanted = {pk for row in rows for pk in (row.last_run_id, row.last_success_id) if pk}
+    by_pk = SyncRun.objects.in_bulk(wanted)
+    return [
+        ConnectionOverview(
+            connection=row,
+            invoice_count=(row.invoice_count or 0) if with_counts else None,
+            last_run=by_pk.get(row.last_run_id),
+            last_success=by_pk.get(row.last_success_id),
+        )
+        for row in rows
+    ]
 
 
-def connections_for_user(user) -> list[Connection]:
+def connections_for_user(user: Any) -> QuerySet[Connection]:
     """The connections `user` may see: all for superusers, else those granted to them."""
-    if not user.is_authenticated:
-        return []
-    queryset = Connection.objects.all()
-    if not user.is_superuser:
-        queryset = queryset.filter(access__user=user)
-    return list(queryset)
+    if not getattr(user, "is_authenticated", False):
+        return Connection.objects.none()
+    if user.is_superuser:
+        return Connection.objects.all()
+    return Connection.objects.filter(access__user=user)
+
+
+def connection_role(*, user: Any, connection: Connection) -> str | None:
+    """`user`'s role on `connection` (superusers act as partner admins), or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.is_superuser:
+        return Role.PARTNER_ADMIN
+    return (
+        Access.objects.filter(user=user, connection=connection)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def connection_get(*, user: Any, pk: int, role: str | None = None) -> Connection:
+    """A connection `user` may see (and, with `role`, holds that role on), else 404."""
+    connection = get_object_or_404(connections_for_user(user), pk=pk)
+    if role is not None and connection_role(user=user, connection=connection) != role:
+        raise Http404("No such connection")
+    return connection
+
+
+def invoices_for_user(user: Any) -> QuerySet[Invoice]:
+    """Every invoice of the connections `user` may see."""
+    queryset = Invoice.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(connection__access__user=user)
+
+
+def invoice_get(*, user: Any, pk: int) -> Invoice:
+    """One invoice `user` may see, else 404 (never 403: do not confirm it exists)."""
+    return get_object_or_404(invoices_for_user(user).select_related("connection", "account"), pk=pk)
+
+
+def accounts_for_user(user: Any) -> QuerySet[Account]:
+    return Account.objects.filter(connection__in=connections_for_user(user))
+
+
+def account_get(*, user: Any, pk: int) -> Account:
+    """One account `user` may see, else 404."""
+    return get_object_or_404(accounts_for_user(user).select_related("connection"), pk=pk)
+
+
+def invoice_overdue_q(*, today: dt.date) -> Q:
+    """Unpaid invoices whose issue date plus their connection's payment terms has passed."""
+    terms = Connection.objects.values_list("pk", "payment_terms_days")
+    late = Q(pk__in=[])
+    for pk, days in terms:
+        late |= Q(connection_id=pk, issue_date__lt=today - dt.timedelta(days=days))
+    return Q(status=InvoiceStatus.UNPAID) & late
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """Money of one currency over a set of invoices; never mixed with another currency."""
+
+    currency: str
+    count: int
+    outstanding: Decimal
+    outstanding_count: int
+    incasso_pending: Decimal
+    incasso_pending_count: int
+    paid: Decimal
+    paid_count: int
+
+
+_UNPAID = Q(status=InvoiceStatus.UNPAID)
+_ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=19, decimal_places=4))
+
+
+def _money_sum(field: str, condition: Q) -> Coalesce:
+    return Coalesce(Sum(field, filter=condition), _ZERO)
+
+
+def _totals_annotations() -> dict[str, Any]:
+    return {
+        "count": Count("pk"),
+        "outstanding": _money_sum("amount_due", _UNPAID),
+        "outstanding_count": Count("pk", filter=_UNPAID),
+        "incasso_pending": _money_sum("amount_due", _UNPAID & Q(incasso=True)),
+        "incasso_pending_count": Count("pk", filter=_UNPAID & Q(incasso=True)),
+        "paid": _money_sum("total", ~_UNPAID),
+        "paid_count": Count("pk", filter=~_UNPAID),
+    }
+
+
+def invoice_totals(*, invoices: QuerySet[Invoice]) -> list[CurrencyTotals]:
+    """Totals per currency over the whole (filtered) set, in one query."""
+    rows = (
+        invoices.order_by()
+        .values("currency")
+        .annotate(**_totals_annotations())
+        .order_by("currency")
+    )
+    return [CurrencyTotals(**row) for row in rows]
+
+
+@dataclass(frozen=True)
+class BatchGroup:
+    """One batch's summary within the filtered set (batch None = invoices without a batch)."""
+
+    batch_id: int | None
+    number: str | None
+    size: int | None
+    count: int
+    unpaid_count: int
+    incasso_count: int
+    totals: list[CurrencyTotals]
+
+
+def invoice_batch_groups(
+    *, invoices: QuerySet[Invoice], batch_ids: set[int | None]
+) -> dict[int | None, BatchGroup]:
+    """Summaries of the given batches over the filtered set, in one query."""
+    wanted = Q(batch_id__in=[pk for pk in batch_ids if pk is not None])
+    if None in batch_ids:
+        wanted |= Q(batch__isnull=True)
+    rows = (
+        invoices.filter(wanted)
+        .order_by()
+        .values("batch_id", "batch__number", "batch__size", "currency")
+        .annotate(**_totals_annotations(), incasso_count=Count("pk", filter=Q(incasso=True)))
+        .order_by("batch_id", "currency")
+    )
+    groups: dict[int | None, BatchGroup] = {}
+    for row in rows:
+        key = row.pop("batch_id")
+        number, size = row.pop("batch__number"), row.pop("batch__size")
+        incasso_count = row.pop("incasso_count")
+        totals = CurrencyTotals(**row)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = BatchGroup(
+                key, number, size, totals.count, totals.outstanding_count, incasso_count, [totals]
+            )
+        else:
+            groups[key] = BatchGroup(
+                key, number, size, group.count + totals.count,
+                group.unpaid_count + totals.outstanding_count,
+                group.incasso_count + incasso_count, [*group.totals, totals],
+            )  # fmt: skip
+    return groups
+
+
+def account_summary(*, account: Account) -> list[dict[str, Any]]:
+    """Per currency, the account's invoices (not missing): count, outstanding and its count.
+
+    `account` must come from `account_get` (scoped to the user); amounts are Decimal and
+    currencies are never added together.
+    """
+    unpaid = Q(status=InvoiceStatus.UNPAID)
+    rows = (
+        Invoice.objects.filter(account=account, missing=False)
+        .order_by()
+        .values("currency")
+        .annotate(
+            invoice_count=Count("pk"),
+            outstanding=Sum("amount_due", filter=unpaid, default=Decimal("0")),
+            outstanding_count=Count("pk", filter=unpaid),
+        )
+        .order_by("currency")
+    )
+    return list(rows)
+
+
+def connection_roles(*, user: Any) -> dict[int, str]:
+    """`{connection id: role}` for every connection `user` may see (superuser: admin)."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    if user.is_superuser:
+        return dict.fromkeys(Connection.objects.values_list("pk", flat=True), Role.PARTNER_ADMIN)
+    return dict(Access.objects.filter(user=user).values_list("connection_id", "role"))

@@ -1,0 +1,150 @@
+"""The invoice list's filter form (django-filter); every choice is scoped to the user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Batch, Invoice, InvoiceStatus
+from .selectors import accounts_for_user, connections_for_user, invoice_overdue_q
+
+PER_PAGE_CHOICES = (25, 50, 100)
+
+PERIODS = {
+    "this_month": "This month",
+    "last_month": "Last month",
+    "last_90_days": "Last 90 days",
+    "this_year": "This year",
+}
+
+YES_NO = (("true", "Yes"), ("false", "No"))
+
+
+def period_range(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Inclusive issue-date bounds of a preset, relative to `today`."""
+    if period == "this_month":
+        return today.replace(day=1), today
+    if period == "last_month":
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    if period == "last_90_days":
+        return today - dt.timedelta(days=89), today
+    if period == "this_year":
+        return today.replace(month=1, day=1), today
+    raise ValueError(period)
+
+
+class YesNoFilter(django_filters.ChoiceFilter):
+    """A tri-state filter shown as Any / Yes / No."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", YES_NO)
+        kwargs.setdefault("empty_label", "Any")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if value in ("true", "false"):
+            return self.apply(qs, value == "true")
+        return qs
+
+    def apply(self, qs: QuerySet, value: bool) -> QuerySet:
+        return qs.filter(**{self.field_name: value})
+
+
+class DeliveryErrorFilter(YesNoFilter):
+    def apply(self, qs: QuerySet, value: bool) -> QuerySet:
+        return qs.exclude(delivery_error="") if value else qs.filter(delivery_error="")
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Invoice number or customer"}
+        ),
+    )
+    status = django_filters.ChoiceFilter(
+        choices=InvoiceStatus.choices, empty_label="Paid or unpaid", label="Payment"
+    )
+    overdue = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_overdue", label="Overdue"
+    )
+    incasso = YesNoFilter(label="Incasso (direct debit)")
+    connection = django_filters.ModelChoiceFilter(
+        queryset=None, empty_label="All connections", label="Connection"
+    )
+    account = django_filters.ModelChoiceFilter(
+        queryset=None, widget=forms.HiddenInput, label="Customer"
+    )
+    batch = django_filters.NumberFilter(field_name="batch", widget=forms.HiddenInput, label="Batch")
+    period = django_filters.ChoiceFilter(
+        choices=list(PERIODS.items()), empty_label="Any time", method="filter_period",
+        label="Issued",
+    )  # fmt: skip
+    issued_after = django_filters.DateFilter(
+        field_name="issue_date", lookup_expr="gte", label="Issued from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    issued_before = django_filters.DateFilter(
+        field_name="issue_date", lookup_expr="lte", label="Issued until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    amount_min = django_filters.NumberFilter(
+        field_name="total", lookup_expr="gte", label="Amount from",
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+    )  # fmt: skip
+    amount_max = django_filters.NumberFilter(
+        field_name="total", lookup_expr="lte", label="Amount to",
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+    )  # fmt: skip
+    currency = django_filters.ChoiceFilter(choices=(), empty_label="All currencies")
+    exported = YesNoFilter(label="Exported")
+    delivery_error = DeliveryErrorFilter(label="Delivery error")
+
+    class Meta:
+        model = Invoice
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, request: Any, **kwargs: Any) -> None:
+        super().__init__(*args, request=request, **kwargs)
+        user = request.user
+        self.filters["connection"].queryset = connections_for_user(user)
+        self.filters["account"].queryset = accounts_for_user(user)
+        self.filters["batch"].queryset = Batch.objects.filter(
+            connection__in=connections_for_user(user)
+        )
+        currencies = (
+            accounts_for_user(user)
+            .exclude(currency="")
+            .order_by("currency")
+            .values_list("currency", flat=True)
+            .distinct()
+        )
+        self.form.fields["currency"].choices = [
+            ("", "All currencies"),
+            *((code, code) for code in currencies),
+        ]
+
+    def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(Q(number__icontains=value) | Q(customer_name__icontains=value))
+
+    def filter_period(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in PERIODS:
+            return qs
+        start, end = period_range(value, timezone.localdate())
+        return qs.filter(issue_date__gte=start, issue_date__lte=end)
+
+    def filter_overdue(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in ("true", "false"):
+            return qs
+        overdue = invoice_overdue_q(today=timezone.localdate())
+        return qs.filter(overdue) if value == "true" else qs.exclude(overdue)

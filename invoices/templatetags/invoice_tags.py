@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import template
+
+from ..money import money as format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Decimal | None, currency: str) -> str:
+    return format_money(amount, currency)
+
+
+@register.filter
+def get_group(groups: dict, key: int | None):
+    return groups.get(key)
+
+
+@register.filter
+def add_days(day: dt.date, days: int) -> dt.date:
+    return day + dt.timedelta(days=days)

@@ -1,0 +1,1 @@
+"""Views, one module per area: dashboard (tables), live (provider calls), export, sync."""

@@ -1,0 +1,101 @@
+"""The invoice list: filter, sort, page, group by batch, totals, freshness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django_tables2 import RequestConfig
+
+from ..filters import PER_PAGE_CHOICES, InvoiceFilter
+from ..live import connection_live_features
+from ..models import Invoice, Role
+from ..selectors import (
+    connection_overviews,
+    connection_roles,
+    connections_for_user,
+    invoice_batch_groups,
+    invoice_totals,
+    invoices_for_user,
+)
+from ..tables import InvoiceTable
+
+
+def per_page_from(request: HttpRequest) -> int:
+    """The requested page size, clamped to the offered choices (default the smallest)."""
+    try:
+        wanted = int(request.GET.get("per_page", PER_PAGE_CHOICES[0]))
+    except ValueError:
+        return PER_PAGE_CHOICES[0]
+    return min(PER_PAGE_CHOICES, key=lambda choice: (abs(choice - wanted), choice))
+
+
+def paginate(table: InvoiceTable, page: str, per_page: int) -> None:
+    """Page `page` ("last" or a number); out of range shows the nearest page, never a 404."""
+    try:
+        table.paginate(page=page, per_page=per_page)
+    except PageNotAnInteger:
+        table.paginate(page=table.paginator.num_pages if page == "last" else 1, per_page=per_page)
+    except EmptyPage:
+        number = 1 if page.lstrip("-").isdigit() and int(page) < 1 else table.paginator.num_pages
+        table.paginate(page=number, per_page=per_page)
+
+
+def invoice_filter_for(request: HttpRequest) -> InvoiceFilter:
+    """The user's filters over the invoices they may see (export and list share it)."""
+    invoices = invoices_for_user(request.user).select_related("connection", "batch", "account")
+    return InvoiceFilter(request.GET, queryset=invoices, request=request)
+
+
+@login_required
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    filterset = invoice_filter_for(request)
+    invoices: QuerySet[Invoice] = filterset.qs
+    grouped = request.GET.get("group") == "batch"
+    connections = list(connections_for_user(request.user))
+    table = InvoiceTable(
+        invoices,
+        today=timezone.localdate(),
+        live={c.pk: connection_live_features(c) for c in connections},
+        request=request,
+    )
+    per_page = per_page_from(request)
+    RequestConfig(request, paginate=False).configure(table)
+    if grouped:
+        # Batch first (newest batch first, no batch last), then the user's sort.
+        ordered = table.data.data
+        table.data.data = ordered.order_by(
+            F("batch_id").desc(nulls_last=True), *ordered.query.order_by
+        )
+    paginate(table, request.GET.get("page", "1"), per_page)
+
+    groups = {}
+    if grouped:
+        batch_ids = {row.record.batch_id for row in table.page.object_list}
+        groups = invoice_batch_groups(invoices=invoices, batch_ids=batch_ids)
+    context: dict[str, Any] = {
+        "filter": filterset,
+        "table": table,
+        "totals": invoice_totals(invoices=invoices),
+        "grouped": grouped,
+        "groups": groups,
+        "per_page": per_page,
+        "per_page_choices": PER_PAGE_CHOICES,
+        "count": table.paginator.count,
+    }
+    # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "invoices/partials/results.html", context)
+    roles = connection_roles(user=request.user)
+    context["statuses"] = [
+        (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
+        for overview in connection_overviews(
+            connections=connections_for_user(request.user), with_counts=False
+        )
+    ]
+    return render(request, "invoices/invoice_list.html", context)
