@@ -126,6 +126,8 @@ class InvoiceFilter(django_filters.FilterSet):
             .values_list("currency", flat=True)
             .distinct()
         )
+        # `self.form` is built on first access: only now that the querysets are scoped.
+        self.form.label_suffix = ""
         self.form.fields["currency"].choices = [
             ("", "All currencies"),
             *((code, code) for code in currencies),

@@ -66,6 +66,10 @@ class InvoiceTable(tables.Table):
         # Passed to cell templates: the overdue cut-off and which connections offer
         # live billing dates / public links (decided without any HTTP call).
         self.today = today
+        # Set by the view when grouping by batch: {batch id: BatchGroup} for the page.
+        # (render_table hands its template only the table, so the table carries them.)
+        self.grouped = False
+        self.groups: dict[int | None, Any] = {}
         self.link_connections = {pk for pk, (links, _) in live.items() if links}
         self.billing_connections = {pk for pk, (_, billing) in live.items() if billing}
 
@@ -78,9 +82,11 @@ class InvoiceTable(tables.Table):
         params = self.request.GET.copy()
         params["batch"] = record.batch_id
         params.pop("page", None)
+        query = params.urlencode()
         return format_html(
-            '<a href="?{}" class="batch-link" title="Only batch {}">{}</a>',
-            params.urlencode(), value, value,
+            '<a href="?{}" hx-get="?{}" hx-target="#results" hx-swap="outerHTML" '
+            'hx-push-url="true" class="batch-link" title="Only batch {}">{}</a>',
+            query, query, value, value,
         )  # fmt: skip
 
     def value_batch(self, value: str, record: Invoice) -> str:

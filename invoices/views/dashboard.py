@@ -78,6 +78,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     if grouped:
         batch_ids = {row.record.batch_id for row in table.page.object_list}
         groups = invoice_batch_groups(invoices=invoices, batch_ids=batch_ids)
+        table.grouped, table.groups = True, groups
     context: dict[str, Any] = {
         "filter": filterset,
         "table": table,

@@ -44,3 +44,21 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.innerHTML = button.dataset.label; }, 2000);
   });
 });
+
+// Filters: leave empty fields out of htmx GETs, so the pushed URL (the one people share
+// and bookmark) reads "?status=unpaid" rather than a dozen empty parameters.
+document.addEventListener("htmx:configRequest", (event) => {
+  const data = event.detail.formData;
+  if (event.detail.verb !== "get" || !data) return;
+  for (const key of Array.from(new Set(data.keys()))) {
+    if (data.getAll(key).every((value) => value === "")) data.delete(key);
+  }
+});
+
+// Times are shown in the browser's time zone: tell the server which one that is.
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split("; ").includes(`tz=${zone}`)) {
+    document.cookie = `tz=${zone}; path=/; max-age=31536000; samesite=lax`;
+  }
+})();

@@ -7,6 +7,7 @@ dashboard. Ctrl-C stops all of it.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from typing import Any
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--sandbox-port", type=int, default=8001)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # One line per sandbox request would drown the server's own log.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         call_command("migrate", interactive=False, verbosity=0)
         app = SandboxApp()
         sandbox = SandboxServer(app, options["host"], options["sandbox_port"]).start()
