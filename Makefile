@@ -9,7 +9,7 @@ SANDBOX_PORT ?= 8001
 # into .secret_key); production sets DEBUG=0 and a real SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install run test test-postgres lint format bench clean
+.PHONY: install run test test-postgres lint format bench chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,13 +30,24 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint
+# The browser tests (tests/e2e, marker e2e) drive Debian's Chromium; CI runs as root and
+# installs it here. Without apt rights locally: `.venv/bin/pytest -m "not e2e"`.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install lint chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 # The same suite on PostgreSQL (CI runs both): DATABASE_URL must point at a server.
-test-postgres: install
+test-postgres: install chromium
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+# Dashboard vs Django admin vs raw SQL, and the sync, at 10k and 100k invoices (README
+# "Performance"); its own throwaway database, DEBUG off while timing. Fails when a floor is
+# not met. `make test` runs it once at a tiny size (tests/bench). BENCH_ARGS: e.g. --skip-sync.
+bench: install
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache .ruff_cache var

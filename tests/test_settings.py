@@ -1,0 +1,50 @@
+"""Production configuration, checked the way an operator starts the app: a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    environment.update(env)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], env=environment, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", DEBUG="0")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_the_deploy_check_is_clean_in_production():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="0", SECRET_KEY="x" * 30 + "-a-long-random-production-key-" + "y" * 20,
+        ALLOWED_HOSTS="billing.example.com",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_redis_and_postgres_are_configured_by_url_alone():
+    code = (
+        "from django.conf import settings;"
+        "print(settings.CACHES['default']['BACKEND']);"
+        "print(settings.DATABASES['default']['ENGINE'])"
+    )
+    result = manage(
+        "shell", "-c", code, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "django.core.cache.backends.redis.RedisCache" in result.stdout
+    assert "postgresql" in result.stdout
