@@ -39,9 +39,11 @@ test: install lint chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-# The same suite on PostgreSQL (CI runs both): DATABASE_URL must point at a server.
+# The same suite in the several-machines configuration (CI runs both): PostgreSQL and a
+# Redis cache, at DATABASE_URL / REDIS_URL (defaults: the local servers).
 test-postgres: install chromium
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} $(BIN)/pytest
 
 # Dashboard vs Django admin vs raw SQL, and the sync, at 10k and 100k invoices (README
 # "Performance"); its own throwaway database, DEBUG off while timing. Fails when a floor is
