@@ -82,7 +82,7 @@ class InvoiceFilter(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(
         queryset=None, widget=forms.HiddenInput, label="Customer"
     )
-    batch = django_filters.NumberFilter(field_name="batch", widget=forms.HiddenInput, label="Batch")
+    batch = django_filters.ModelChoiceFilter(queryset=None, widget=forms.HiddenInput, label="Batch")
     period = django_filters.ChoiceFilter(
         choices=list(PERIODS.items()), empty_label="Any time", method="filter_period",
         label="Issued",

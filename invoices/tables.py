@@ -23,8 +23,16 @@ class MoneyColumn(tables.Column):
 class InvoiceTable(tables.Table):
     number = tables.Column(verbose_name="Invoice", order_by=("number", "id"))
     customer_name = tables.Column(verbose_name="Customer", order_by=("customer_name", "id"))
-    connection = tables.Column(accessor="connection__name", verbose_name="Connection")
-    batch = tables.Column(accessor="batch__number", verbose_name="Batch", default="—")
+    # Every order ends on the unique id: with ties, pages would repeat or skip rows.
+    connection = tables.Column(
+        accessor="connection__name", verbose_name="Connection", order_by=("connection__name", "id")
+    )
+    batch = tables.Column(
+        accessor="batch__number",
+        verbose_name="Batch",
+        default="—",
+        order_by=("batch__number", "id"),
+    )
     issue_date = tables.DateColumn(
         verbose_name="Issued", format="Y-m-d", order_by=("issue_date", "id")
     )
@@ -33,7 +41,7 @@ class InvoiceTable(tables.Table):
     status = tables.TemplateColumn(
         template_name="invoices/cells/flags.html",
         verbose_name="Status",
-        order_by=("status", "-issue_date"),
+        order_by=("status", "-issue_date", "-id"),
     )
     billing = tables.TemplateColumn(
         template_name="invoices/cells/billing.html",

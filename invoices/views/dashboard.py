@@ -10,6 +10,7 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django_tables2 import RequestConfig
 
 from ..filters import PER_PAGE_CHOICES, InvoiceFilter
@@ -91,12 +92,16 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     }
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
     if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "invoices/partials/results.html", context)
-    roles = connection_roles(user=request.user)
-    context["statuses"] = [
-        (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
-        for overview in connection_overviews(
-            connections=connections_for_user(request.user), with_counts=False
-        )
-    ]
-    return render(request, "invoices/invoice_list.html", context)
+        response = render(request, "invoices/partials/results.html", context)
+    else:
+        roles = connection_roles(user=request.user)
+        context["statuses"] = [
+            (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
+            for overview in connection_overviews(
+                connections=connections_for_user(request.user), with_counts=False
+            )
+        ]
+        response = render(request, "invoices/invoice_list.html", context)
+    # One URL, two bodies: caches must key on the header that picks between them.
+    patch_vary_headers(response, ["HX-Request"])
+    return response

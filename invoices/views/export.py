@@ -19,7 +19,13 @@ def invoice_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The whole filtered set, in the table's current sort order."""
     if fmt not in ("csv", "xlsx"):
         raise Http404("Unknown export format")
-    invoices = invoice_filter_for(request).qs
+    filterset = invoice_filter_for(request)
+    if not filterset.is_valid():
+        # The list ignores a bad filter with a notice; a file has no room for one, so it
+        # would silently hold other rows than asked for. Another connection's or customer's
+        # id is "not found", as everywhere else.
+        raise Http404("Some filters are not valid")
+    invoices = filterset.qs
     # Same ordering as the table the user looks at (the sort parameter is validated there).
     table = InvoiceTable(invoices, today=timezone.localdate(), live={}, request=request)
     RequestConfig(request, paginate=False).configure(table)

@@ -62,3 +62,27 @@ document.addEventListener("htmx:configRequest", (event) => {
     document.cookie = `tz=${zone}; path=/; max-age=31536000; samesite=lax`;
   }
 })();
+
+// The filter form follows the URL. Sorting and paging links change the URL without
+// touching the form, and Back restores a snapshot whose form controls show their
+// first-render values: re-reading the URL keeps the next filter change from dropping
+// the sort or a filter the table is showing.
+function syncFiltersFromUrl() {
+  const form = document.getElementById("filters");
+  if (!form) return;
+  const params = new URLSearchParams(window.location.search);
+  for (const field of form.elements) {
+    if (!field.name || field.type === "submit") continue;
+    if (field.type === "checkbox") {
+      field.checked = params.getAll(field.name).includes(field.value);
+    } else if (field.tagName === "SELECT") {
+      if (params.has(field.name)) field.value = params.get(field.name);
+      else field.selectedIndex = 0;
+    } else {
+      field.value = params.get(field.name) ?? "";
+    }
+  }
+}
+document.addEventListener("htmx:pushedIntoHistory", syncFiltersFromUrl);
+document.addEventListener("htmx:historyRestore", syncFiltersFromUrl);
+window.addEventListener("pageshow", syncFiltersFromUrl);

@@ -1,0 +1,202 @@
+"""CSV and XLSX downloads of the filtered list, in the table's order."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from invoices.models import Account
+
+from .factories import A_ALL, Mirror, make_invoice
+from .pages import numbers
+
+HEADER = ["Invoice", "Customer", "Connection", "Batch", "Issued", "Total", "Due", "Currency",
+          "Status", "Incasso", "Exported", "Delivery error", "Missing upstream"]  # fmt: skip
+CSV_URL = reverse("invoices:invoice_export", args=["csv"])
+XLSX_URL = reverse("invoices:invoice_export", args=["xlsx"])
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(csv_text(response))))
+
+
+def csv_text(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8-sig")
+
+
+def by_number(table: list[list]) -> dict[str, dict[str, object]]:
+    return {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
+
+
+def xlsx_rows(response) -> list[list]:
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+# -- CSV ------------------------------------------------------------------------------
+
+
+def test_csv_is_streamed_as_an_attachment(as_finance: Client):
+    response = as_finance.get(CSV_URL)
+
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="invoices-{timezone.localdate():%Y%m%d}.csv"'
+    )
+
+
+def test_csv_starts_with_a_byte_order_mark_then_the_header(as_finance: Client):
+    body = b"".join(as_finance.get(CSV_URL).streaming_content)
+
+    assert body.startswith(b"\xef\xbb\xbf" + ",".join(HEADER).encode() + b"\r\n")
+
+
+def test_csv_holds_exactly_the_filtered_rows_in_the_tables_sort_order(as_finance: Client):
+    response = as_finance.get(CSV_URL, {"status": "unpaid", "sort": "-total"})
+
+    assert [row[0] for row in csv_rows(response)[1:]] == [
+        "INV-A07", "INV-A02", "INV-A01", "INV-A08", "INV-A04", "INV-A05", "INV-A10",
+    ]  # fmt: skip
+
+
+def test_csv_default_order_is_the_lists(as_finance: Client):
+    listed = numbers(as_finance.get(reverse("invoices:invoice_list"), {"per_page": "100"}))
+
+    exported = [row[0] for row in csv_rows(as_finance.get(CSV_URL))[1:]]
+
+    assert exported == listed
+    assert set(exported) == A_ALL
+
+
+def test_csv_amounts_are_plain_decimals_next_to_their_currency(as_finance: Client, mirror):
+    rows = by_number(csv_rows(as_finance.get(CSV_URL)))
+
+    assert rows["INV-A07"] == {
+        "Invoice": "INV-A07", "Customer": "Acme BV", "Connection": "Alpha", "Batch": "",
+        "Issued": mirror.invoices["INV-A07"].issue_date.isoformat(), "Total": "1234.50",
+        "Due": "1234.50", "Currency": "EUR", "Status": "unpaid", "Incasso": "no",
+        "Exported": "no", "Delivery error": "Bounced", "Missing upstream": "no",
+    }  # fmt: skip
+    assert (rows["INV-A10"]["Total"], rows["INV-A10"]["Due"]) == ("10.00", "4.00")
+    assert (rows["INV-A08"]["Total"], rows["INV-A08"]["Currency"]) == ("99.00", "USD")
+    assert rows["INV-A01"]["Batch"] == "2024-100"
+
+
+def test_csv_keeps_sub_cent_amounts_exact(as_finance: Client, mirror: Mirror):
+    make_invoice(mirror.accounts["acme"], "INV-TINY", total=Decimal("0.0050"))
+
+    rows = by_number(csv_rows(as_finance.get(CSV_URL, {"q": "INV-TINY"})))
+
+    assert rows["INV-TINY"]["Total"] == "0.0050"
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://evil.example","click")', "+1", "-2", "@x", "\t=1"]
+)
+def test_csv_defuses_a_formula_looking_customer_name(as_finance: Client, mirror, name):
+    account = Account.objects.create(connection=mirror.alpha, provider_id="f", name=name)
+    make_invoice(account, "INV-FORMULA")
+
+    rows = by_number(csv_rows(as_finance.get(CSV_URL, {"q": "INV-FORMULA"})))
+
+    assert rows["INV-FORMULA"]["Customer"] == "'" + name
+
+
+def test_csv_keeps_markup_as_plain_text(as_finance: Client, mirror: Mirror):
+    payload = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    account = Account.objects.create(connection=mirror.alpha, provider_id="x", name=payload)
+    make_invoice(account, f"X-{payload}")
+
+    rows = by_number(csv_rows(as_finance.get(CSV_URL, {"q": "X-<script>"})))
+
+    assert rows[f"X-{payload}"]["Customer"] == payload
+
+
+def test_csv_keeps_non_ascii_names(as_finance: Client):
+    rows = by_number(csv_rows(as_finance.get(CSV_URL, {"q": "müller"})))
+
+    assert {row["Customer"] for row in rows.values()} == {"Müller GmbH"}
+
+
+def test_csv_follows_every_filter(as_root: Client, mirror: Mirror):
+    response = as_root.get(
+        CSV_URL, {"currency": "USD", "status": "unpaid", "connection": mirror.bravo.pk}
+    )
+
+    assert [row[0] for row in csv_rows(response)[1:]] == ["INV-B01", "INV-B02"]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"amount_min": "abc"}, {"status": "bogus"}, {"connection": "999999"}], ids=str
+)
+def test_an_export_with_an_invalid_filter_is_refused_not_widened(as_finance, bad):
+    # The list shows a notice and ignores the filter; a file would silently hold more.
+    response = as_finance.get(CSV_URL, {"status": "unpaid", **bad})
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "json", "CSV", "xls"])
+def test_an_unknown_format_is_not_found(as_finance: Client, fmt: str):
+    response = as_finance.get(reverse("invoices:invoice_export", args=[fmt]))
+
+    assert response.status_code == 404
+
+
+# -- XLSX -----------------------------------------------------------------------------
+
+
+def test_xlsx_is_a_workbook_download(as_finance: Client):
+    response = as_finance.get(XLSX_URL)
+
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="invoices-{timezone.localdate():%Y%m%d}.xlsx"'
+    )
+
+
+def test_xlsx_has_the_same_rows_as_the_csv(as_finance: Client):
+    params = {"status": "unpaid", "sort": "customer_name"}
+    from_csv = csv_rows(as_finance.get(CSV_URL, params))
+
+    from_xlsx = xlsx_rows(as_finance.get(XLSX_URL, params))
+
+    def normal(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, int | float):
+            return str(Decimal(str(value)).quantize(Decimal("0.01")))
+        if hasattr(value, "date"):
+            return value.date().isoformat()
+        return str(value)
+
+    assert from_xlsx[0] == HEADER
+    assert [[normal(value) for value in row] for row in from_xlsx] == from_csv
+    assert len(from_xlsx) == 1 + 7
+
+
+def test_xlsx_amounts_are_numbers(as_finance: Client):
+    rows = by_number(xlsx_rows(as_finance.get(XLSX_URL, {"q": "INV-A07"})))
+
+    assert rows["INV-A07"]["Total"] == 1234.5
+    assert rows["INV-A07"]["Currency"] == "EUR"
+
+
+def test_xlsx_never_holds_a_formula(as_finance: Client, mirror: Mirror):
+    account = Account.objects.create(connection=mirror.alpha, provider_id="f", name="=1+1")
+    make_invoice(account, "INV-FORMULA")
+
+    rows = by_number(xlsx_rows(as_finance.get(XLSX_URL, {"q": "INV-FORMULA"})))
+
+    assert rows["INV-FORMULA"]["Customer"] == "'=1+1"
