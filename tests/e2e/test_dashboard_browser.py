@@ -146,6 +146,33 @@ def test_back_returns_to_page_one(dashboard_page):
     assert first_number(page) == page_one_first
 
 
+def test_a_filter_change_keeps_the_sort_chosen_in_the_table(dashboard_page):
+    page = dashboard_page
+    header = page.locator("#invoice-table thead th", has_text=re.compile(r"^\s*Total"))
+    htmx_swap(page, lambda: header.locator("a").click(), "sort=total")
+    htmx_swap(page, lambda: header.locator("a").click(), "sort=-total")
+
+    htmx_swap(page, lambda: page.select_option("#id_status", "unpaid"), "status=unpaid")
+
+    assert "sort=-total" in page.url
+    expect(header).to_have_attribute("aria-sort", "descending")
+
+
+def test_after_back_the_form_shows_the_filters_of_the_table(dashboard_page):
+    page = dashboard_page
+    htmx_swap(page, lambda: page.select_option("#id_status", "unpaid"), "status=unpaid")
+    htmx_swap(page, lambda: page.select_option("#id_overdue", "true"), "overdue=true")
+
+    page.go_back()
+    page.wait_for_url(lambda url: "overdue" not in url)
+    settled(page)
+
+    expect(page.locator("#id_status")).to_have_value("unpaid")
+    expect(page.locator("#id_overdue")).to_have_value("")
+    htmx_swap(page, lambda: page.select_option("#id_incasso", "true"), "incasso=true")
+    assert "status=unpaid" in page.url
+
+
 def test_group_by_batch_shows_group_headers_with_counts(dashboard_page):
     page = dashboard_page
 
