@@ -1,0 +1,95 @@
+"""The Django admin over the mirror: an operator's back door, and the benchmark's peer.
+
+The invoice changelist is deliberately comparable to the dashboard (same columns,
+filters, search and page size) so `manage.py bench` can time the two honestly.
+Credentials are never shown or editable here: they are set with `add_connection`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Access, Account, Batch, Connection, Invoice, SyncRun
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ("name", "provider", "payment_terms_days", "sync_interval_minutes", "updated_at")
+    list_filter = ("provider",)
+    search_fields = ("name",)
+    # Secrets stay out of every form and page (see `Connection.credentials`).
+    exclude = ("credentials",)
+    readonly_fields = ("provider", "created_at", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        # `manage.py add_connection` checks the credentials against the provider first.
+        return False
+
+
+@admin.register(Access)
+class AccessAdmin(admin.ModelAdmin):
+    list_display = ("user", "connection", "role")
+    list_filter = ("role", "connection")
+    search_fields = ("user__username", "connection__name")
+    list_select_related = ("user", "connection")
+    autocomplete_fields = ("connection",)
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "connection", "provider_id", "currency")
+    list_filter = ("connection", "currency")
+    search_fields = ("name", "provider_id")
+    list_select_related = ("connection",)
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("number", "connection", "size")
+    list_filter = ("connection",)
+    search_fields = ("number",)
+    list_select_related = ("connection",)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "customer_name",
+        "connection",
+        "issue_date",
+        "total",
+        "amount_due",
+        "currency",
+        "status",
+        "incasso",
+        "exported",
+        "batch",
+    )
+    list_filter = ("status", "incasso", "connection", "currency", "exported", "issue_date")
+    search_fields = ("number", "customer_name")
+    list_per_page = 25
+    list_select_related = ("connection", "batch")
+    # The mirror is written by the sync; hand edits would be overwritten by the next run.
+    raw_id_fields = ("account", "batch", "last_seen_run")
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "connection",
+        "state",
+        "trigger",
+        "queued_at",
+        "finished_at",
+        "pages_done",
+        "created",
+        "updated",
+        "missing",
+    )
+    list_filter = ("state", "trigger", "connection")
+    list_select_related = ("connection",)
+    readonly_fields = [field.name for field in SyncRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,247 @@
+"""The floors the issue sets, checked against a run's figures; the table and the JSON.
+
+Timing floors apply at 100,000 invoices or more (list pages: on SQLite only); query
+floors at every size. A dashboard scenario that is not available fails its floors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+LARGE = 100_000
+MAX_QUERIES = 12
+MAX_RATIO_ADMIN = 1.0
+MAX_P95_MS = 150.0
+MAX_EXPORT_SECONDS = 10.0
+MAX_EXPORT_MEMORY_MB = 100.0
+MAX_SYNC_RATIO = 2.0
+MAX_RSS_RATIO = 1.5
+
+
+def _floor(
+    floors: list[dict[str, Any]], scope: str, name: str, value: Any, limit: float, ok: bool | None
+) -> None:
+    floors.append({"scope": scope, "name": name, "value": value, "limit": limit, "met": ok})
+
+
+def floors_evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every applicable floor of `results` with its value and whether it is met."""
+    floors: list[dict[str, Any]] = []
+    sqlite = results["database"]["vendor"] == "sqlite"
+    queries_by_scenario: dict[str, set[int]] = {}
+    for size in results["sizes"]:
+        n = size["invoices"]
+        for scenario in size["scenarios"]:
+            scope = f"{n}/{scenario['key']}"
+            dash = scenario["dashboard"]
+            if not dash["available"]:
+                _floor(floors, scope, "available", f"HTTP {dash['http_status']}", 200, False)
+                continue
+            if scenario["kind"] == "list":
+                queries = dash["queries"]
+                queries_by_scenario.setdefault(scenario["key"], set()).add(queries)
+                _floor(floors, scope, "queries", queries, MAX_QUERIES, queries <= MAX_QUERIES)
+                same = dash.get("queries_constant_in_page_size")
+                _floor(floors, scope, "queries same at 100 per page", same, 1, bool(same))
+                if n >= LARGE and sqlite:
+                    ratio = scenario["ratio_admin"]
+                    ok = ratio is not None and ratio <= MAX_RATIO_ADMIN
+                    _floor(floors, scope, "median / admin median", ratio, MAX_RATIO_ADMIN, ok)
+                    p95 = dash["p95_ms"]
+                    _floor(floors, scope, "p95 ms", p95, MAX_P95_MS, p95 <= MAX_P95_MS)
+            elif n >= LARGE:
+                seconds = round(dash["median_ms"] / 1000, 2)
+                ok = seconds <= MAX_EXPORT_SECONDS
+                _floor(floors, scope, "export seconds", seconds, MAX_EXPORT_SECONDS, ok)
+                memory = max(
+                    (dash.get(key) or 0.0) for key in ("tracemalloc_peak_mb", "rss_growth_mb")
+                )
+                ok = memory <= MAX_EXPORT_MEMORY_MB
+                _floor(floors, scope, "export memory growth MB", memory, MAX_EXPORT_MEMORY_MB, ok)
+    if len(results["sizes"]) > 1:
+        for key, counts in queries_by_scenario.items():
+            _floor(
+                floors,
+                f"all/{key}",
+                "queries same at every size",
+                sorted(counts),
+                1,
+                len(counts) == 1,
+            )
+    sync = results.get("sync")
+    if sync:
+        for size in sync["sizes"]:
+            if size["invoices"] >= LARGE:
+                ratio = size["ratio_sync_loop"]
+                ok = ratio is not None and ratio <= MAX_SYNC_RATIO
+                _floor(
+                    floors,
+                    f"sync/{size['invoices']}",
+                    "sync / fetch loop",
+                    ratio,
+                    MAX_SYNC_RATIO,
+                    ok,
+                )
+        small, large = (sync["rss_ratio_sizes"] + [0, 0])[:2]
+        if sync["rss_ratio"] is not None and large >= LARGE:
+            ratio = sync["rss_ratio"]
+            _floor(
+                floors,
+                f"sync/{large}:{small}",
+                "peak RSS ratio",
+                ratio,
+                MAX_RSS_RATIO,
+                ratio <= MAX_RSS_RATIO,
+            )
+    return floors
+
+
+# -- output ------------------------------------------------------------------------
+
+
+def _ms(side: dict[str, Any] | None, key: str = "median_ms") -> str:
+    if not side or key not in side:
+        return "-"
+    value = side[key]
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _pair(side: dict[str, Any] | None) -> str:
+    if not side or "median_ms" not in side:
+        return "-"
+    return f"{_ms(side)} / {_ms(side, 'p95_ms')}"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value}"
+
+
+def _mark(floors: list[dict[str, Any]], scope: str) -> str:
+    mine = [f for f in floors if f["scope"] == scope]
+    if not mine:
+        return ""
+    return "✓" if all(f["met"] for f in mine) else "✗"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    line = "  ".join(f"{h:<{w}}" for h, w in zip(headers, widths, strict=True))
+    out = [line, "-" * len(line)]
+    for row in rows:
+        out.append("  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)))
+    return out
+
+
+def report_lines(results: dict[str, Any]) -> list[str]:
+    """The human-readable table of a run."""
+    floors = results["floors"]
+    db = results["database"]
+    lines = []
+    headers = [
+        "scenario",
+        "dashboard med/p95 ms",
+        "q",
+        "admin med/p95 ms",
+        "q",
+        "dash/admin",
+        "floor ms",
+        "page/floor",
+        "admin/floor",
+        "floors",
+    ]
+    for size in results["sizes"]:
+        n = size["invoices"]
+        lines.append("")
+        lines.append(
+            f"Pages: {n:,} invoices on {db['vendor']} {db['version']}, "
+            f"{results['reps']} repetitions (generated in {size['generate_seconds']:.1f} s)"
+        )
+        rows = []
+        notes = []
+        for s in size["scenarios"]:
+            dash = s["dashboard"]
+            queries = dash.get("queries") if dash["available"] else None
+            if dash["available"] and dash.get("queries_constant_in_page_size") is False:
+                queries = f"{queries}≠{dash.get('queries_at_page_size_100')}"
+            dashboard = (
+                _pair(dash) if dash["available"] else f"unavailable (HTTP {dash['http_status']})"
+            )
+            rows.append(
+                [
+                    s["label"],
+                    dashboard,
+                    _num(queries),
+                    _pair(s["admin"]),
+                    _num(s["admin"]["queries"] if s["admin"] else None),
+                    _num(s["ratio_admin"]),
+                    _ms(s["dashboard_floor"]) if s["dashboard_floor"] else _ms(s["admin_floor"]),
+                    _num(s["ratio_floor"]),
+                    _num(s["admin_ratio_floor"]),
+                    _mark(floors, f"{n}/{s['key']}"),
+                ]
+            )
+            if s["admin_note"]:
+                notes.append(f"  {s['label']}: {s['admin_note']}")
+            if s["kind"] == "export" and dash["available"]:
+                notes.append(
+                    f"  export: {dash.get('rows', 0):,} rows, {dash['bytes'] / 1e6:.1f} MB in "
+                    f"{dash['median_ms'] / 1000:.2f} s (median), peak memory growth "
+                    f"{_num(dash.get('tracemalloc_peak_mb'))} MB Python heap, "
+                    f"{_num(dash.get('rss_growth_mb'))} MB RSS"
+                )
+        lines += _table(headers, rows)
+        lines.append(
+            "  floor ms: the page's own SELECTs re-run raw (the admin's while the page is "
+            "unavailable)"
+        )
+        lines += notes
+    sync = results.get("sync")
+    if sync:
+        lines.append("")
+        lines.append("Sync from the sandbox Acronis API (no injected latency), fresh process each")
+        rows = [
+            [
+                f"{s['invoices']:,}",
+                f"{s['sync_seconds']:.2f}",
+                f"{s['invoices_per_second']:,.0f}",
+                f"{s['loop_seconds']:.2f}",
+                f"{s['loop_invoices_per_second']:,.0f}",
+                _num(s["ratio_sync_loop"]),
+                f"{s['peak_rss_mb']:.0f}",
+            ]
+            for s in sync["sizes"]
+        ]
+        lines += _table(
+            [
+                "invoices",
+                "sync s",
+                "invoices/s",
+                "loop s",
+                "loop inv/s",
+                "sync/loop",
+                "peak RSS MB",
+            ],
+            rows,
+        )
+        if sync["rss_ratio"] is not None:
+            small, large = sync["rss_ratio_sizes"]
+            lines.append(f"  peak RSS {large:,} / {small:,}: {sync['rss_ratio']}")
+    lines.append("")
+    unmet = [f for f in floors if not f["met"]]
+    if not floors:
+        lines.append("Floors: none apply at these sizes.")
+    elif unmet:
+        lines.append(f"Floors: {len(floors) - len(unmet)}/{len(floors)} met; not met:")
+        lines += [
+            f"  ✗ {f['scope']}: {f['name']} = {f['value']} (limit {f['limit']})" for f in unmet
+        ]
+    else:
+        lines.append(f"Floors: all {len(floors)} met ✓")
+    return lines
+
+
+def report_write(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
