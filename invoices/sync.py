@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -414,6 +415,16 @@ def _finish(run: SyncRun) -> None:
         run.state = SyncState.SUCCEEDED
         run.finished_at = run.heartbeat_at = timezone.now()
         run.save(update_fields=["missing", "state", "finished_at", "heartbeat_at"])
+    database_statistics_refresh()
+
+
+def database_statistics_refresh() -> None:
+    """Let SQLite's planner know the tables' shape after they changed (PostgreSQL's
+    autovacuum does this itself): without statistics it may sort a whole scope
+    instead of walking the list's index."""
+    if db_connection.vendor == "sqlite":
+        with db_connection.cursor() as cursor:
+            cursor.execute("PRAGMA optimize")
 
 
 def _fail(run: SyncRun, message: str) -> None:

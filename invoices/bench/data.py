@@ -31,6 +31,7 @@ from ..models import (
     SyncRun,
     SyncState,
 )
+from ..sync import database_statistics_refresh
 
 ACRONIS_NAME = "Bench Acronis EU"
 HOSTWAY_NAME = "Bench Hostway US"
@@ -272,6 +273,8 @@ def bench_data_create(*, invoices: int, seed: int = 1) -> BenchData:
     Access.objects.bulk_create(
         [Access(user=finance, connection=conn, role=Role.FINANCE) for conn in (acronis, hostway)]
     )
+    # As a sync leaves it: planner statistics refreshed (see sync.database_statistics_refresh).
+    database_statistics_refresh()
     return BenchData(
         invoices=invoices,
         accounts=len(names),

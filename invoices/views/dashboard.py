@@ -15,7 +15,7 @@ from django_tables2 import RequestConfig
 
 from ..filters import PER_PAGE_CHOICES, InvoiceFilter
 from ..live import connection_live_features
-from ..models import Invoice, Role
+from ..models import Connection, Invoice, Role
 from ..selectors import (
     connection_overviews,
     connection_roles,
@@ -47,18 +47,22 @@ def paginate(table: InvoiceTable, page: str, per_page: int) -> None:
         table.paginate(page=number, per_page=per_page)
 
 
-def invoice_filter_for(request: HttpRequest) -> InvoiceFilter:
+def invoice_filter_for(
+    request: HttpRequest, *, connections: list[Connection] | None = None
+) -> InvoiceFilter:
     """The user's filters over the invoices they may see (export and list share it)."""
-    invoices = invoices_for_user(request.user).select_related("connection", "batch", "account")
+    invoices = invoices_for_user(request.user, connections=connections).select_related(
+        "connection", "batch", "account"
+    )
     return InvoiceFilter(request.GET, queryset=invoices, request=request)
 
 
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    filterset = invoice_filter_for(request)
+    connections = list(connections_for_user(request.user))
+    filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
     grouped = request.GET.get("group") == "batch"
-    connections = list(connections_for_user(request.user))
     table = InvoiceTable(
         invoices,
         today=timezone.localdate(),
