@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# A development checkout runs with DEBUG on, also for a bare `manage.py` or `pytest`
+	@# (a local, ignored file; production sets its environment instead).
+	test -f .env || printf 'DEBUG=1\n' > .env
 	touch $(STAMP)
 
 install: $(STAMP)
