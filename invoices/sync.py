@@ -284,14 +284,19 @@ class _Lookups:
             or (number in sizes and self.batches[number][1] != sizes[number])
         }
         if stale:
+            # A size is written only where this page reports it; a batch seen on an
+            # invoice alone (e.g. Acronis' wrapped shape has no Batches) keeps its size.
+            reported = [number for number in stale if number in sizes]
+            unreported = [number for number in stale if number not in sizes]
             Batch.objects.bulk_create(
-                [
-                    Batch(connection=self.connection, number=number, size=sizes.get(number))
-                    for number in stale
-                ],
+                [Batch(connection=self.connection, number=n, size=sizes[n]) for n in reported],
                 update_conflicts=True,
                 unique_fields=["connection", "number"],
-                update_fields=["size"] if sizes else ["number"],
+                update_fields=["size"],
+            )
+            Batch.objects.bulk_create(
+                [Batch(connection=self.connection, number=n) for n in unreported],
+                ignore_conflicts=True,
             )
             rows = Batch.objects.filter(connection=self.connection, number__in=stale)
             for pk, number, size in rows.values_list("pk", "number", "size"):

@@ -200,3 +200,29 @@ def test_an_unexpected_error_fails_the_run_without_a_traceback_in_it(connection)
 
     assert run.state == SyncState.FAILED
     assert run.error == "Internal error (RuntimeError); see the worker log."
+
+
+def test_a_batch_size_survives_a_page_that_reports_other_batches_only(connection):
+    from invoices.providers import Batch as DomainBatch
+    from invoices.providers import InvoicePage
+
+    class Pages(ScriptedClient):
+        def __init__(self, page: InvoicePage) -> None:
+            super().__init__([])
+            self.page = page
+
+        def iter_invoice_pages(self):
+            yield self.page
+
+    first = InvoicePage((invoice(1, batch="8"),), 1, 1, batches=(DomainBatch("8", 12),))
+    # Batch 8 is on an invoice here, but the page's Batches list only batch 7.
+    second = InvoicePage(
+        (invoice(1, batch="8"), invoice(2, batch="7")), 1, 1, batches=(DomainBatch("7", 40),)
+    )
+    connection_sync(connection=connection, client=Pages(first))
+
+    run = connection_sync(connection=connection, client=Pages(second))
+
+    assert run.state == SyncState.SUCCEEDED
+    sizes = dict(Batch.objects.filter(connection=connection).values_list("number", "size"))
+    assert sizes == {"7": 40, "8": 12}
