@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from invoices.filters import period_range
 from invoices.models import Account, Batch, Invoice
 
 from .factories import A_ALL, A_FILLER, B_ALL, Mirror, days_ago, invoice_fields, make_invoice
@@ -103,22 +104,24 @@ def test_batch_link_in_a_row_filters_to_that_batch_keeping_the_others(as_finance
     assert link.attrs["href"] == f"?status=unpaid&batch={mirror.batches['100'].pk}"
 
 
-def period_bounds(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The presets as a person reads them (inclusive)."""
-    if period == "this_month":
-        return today.replace(day=1), today
-    if period == "last_month":
-        end = today.replace(day=1) - dt.timedelta(days=1)
-        return end.replace(day=1), end
-    if period == "last_90_days":
-        return today - dt.timedelta(days=89), today
-    return today.replace(month=1, day=1), today  # this_year
+@pytest.mark.parametrize(
+    ("period", "today", "expected"),
+    [
+        ("this_month", dt.date(2024, 3, 15), (dt.date(2024, 3, 1), dt.date(2024, 3, 15))),
+        ("last_month", dt.date(2024, 3, 15), (dt.date(2024, 2, 1), dt.date(2024, 2, 29))),
+        ("last_month", dt.date(2024, 1, 1), (dt.date(2023, 12, 1), dt.date(2023, 12, 31))),
+        ("last_90_days", dt.date(2024, 3, 15), (dt.date(2023, 12, 17), dt.date(2024, 3, 15))),
+        ("this_year", dt.date(2024, 3, 15), (dt.date(2024, 1, 1), dt.date(2024, 3, 15))),
+    ],
+)
+def test_period_presets_cover_the_dates_a_person_means(period, today, expected):
+    assert period_range(period, today) == expected
 
 
 @pytest.mark.parametrize("period", ["this_month", "last_month", "last_90_days", "this_year"])
 def test_period_presets_include_both_boundaries_and_nothing_beyond(as_finance, mirror, period):
     probe = Account.objects.create(connection=mirror.alpha, provider_id="probe", name="Probe")
-    start, end = period_bounds(period, timezone.localdate())
+    start, end = period_range(period, timezone.localdate())
     one_day = dt.timedelta(days=1)
     for number, day in [("P-BEFORE", start - one_day), ("P-FIRST", start), ("P-LAST", end),
                         ("P-AFTER", end + one_day)]:  # fmt: skip
