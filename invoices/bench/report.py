@@ -146,6 +146,8 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         "admin med/p95 ms",
         "q",
         "dash/admin",
+        "cold med ms",
+        "cold/admin",
         "floor ms",
         "page/floor",
         "admin/floor",
@@ -176,6 +178,8 @@ def report_lines(results: dict[str, Any]) -> list[str]:
                     _pair(s["admin"]),
                     _num(s["admin"]["queries"] if s["admin"] else None),
                     _num(s["ratio_admin"]),
+                    _ms(s.get("dashboard_cold")),
+                    _num(s.get("cold_ratio_admin")),
                     _ms(s["dashboard_floor"]) if s["dashboard_floor"] else _ms(s["admin_floor"]),
                     _num(s["ratio_floor"]),
                     _num(s["admin_ratio_floor"]),
@@ -195,6 +199,10 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         lines.append(
             "  floor ms: the page's own SELECTs re-run raw (the admin's while the page is "
             "unavailable)"
+        )
+        lines.append(
+            "  cold: the first request for a filtered set (cache emptied before each), whose "
+            "totals and count are then cached until a sync changes its invoices; q counts it"
         )
         lines += notes
     sync = results.get("sync")
