@@ -191,3 +191,6 @@ PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
 # A public link is never cached past the expiry its provider gives it.
 BILLING_DATE_CACHE_SECONDS = env.int("BILLING_DATE_CACHE_SECONDS", default=3600)
 PUBLIC_LINK_CACHE_SECONDS = env.int("PUBLIC_LINK_CACHE_SECONDS", default=300)
+# Totals and counts of a filtered invoice list. A sync that changes the invoices
+# invalidates them at once (see selectors.invoice_summary_key); this only bounds memory.
+SUMMARY_CACHE_SECONDS = env.int("SUMMARY_CACHE_SECONDS", default=900)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from .models import Access, Account, Batch, Connection, Invoice, SyncRun
+from .sync import connection_data_changed
 
 
 @admin.register(Connection)
@@ -72,6 +73,20 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ("connection", "batch")
     # The mirror is written by the sync; hand edits would be overwritten by the next run.
     raw_id_fields = ("account", "batch", "last_seen_run")
+
+    # Hand edits still change what the dashboard's cached totals sum.
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        connection_data_changed(connection_ids=[obj.connection_id])
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        connection_data_changed(connection_ids=[obj.connection_id])
+
+    def delete_queryset(self, request, queryset) -> None:
+        connection_ids = set(queryset.values_list("connection_id", flat=True))
+        super().delete_queryset(request, queryset)
+        connection_data_changed(connection_ids=connection_ids)
 
 
 @admin.register(SyncRun)

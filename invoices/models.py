@@ -7,9 +7,11 @@ links and next billing dates. Writes go through `invoices.sync`; reads through
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, OrderBy, Q
 
 from .fields import EncryptedJSONField
 
@@ -29,6 +31,9 @@ class Connection(models.Model):
     sync_interval_minutes = models.PositiveIntegerField(
         default=60, help_text="Re-sync this connection at least this often (0 = never)."
     )
+    # Bumped in the same transaction as every write to this connection's invoices:
+    # summaries of them (totals, counts) are cached under it and never served stale.
+    data_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +106,26 @@ class Batch(models.Model):
         return f"Batch {self.number}"
 
 
+class NullsLastIndex(models.Index):
+    """An index whose NULLS FIRST/LAST is written only where the database accepts it.
+
+    SQLite rejects the modifier in CREATE INDEX, and needs none: its DESC already puts
+    NULLs last (and its planner uses the index for `DESC NULLS LAST`). PostgreSQL's DESC
+    puts them first, so there the index must say it to serve the same ORDER BY.
+    """
+
+    def create_sql(self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any) -> Any:
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, using, **kwargs)
+        plain = [
+            OrderBy(e.expression, descending=e.descending) if isinstance(e, OrderBy) else e
+            for e in self.expressions
+        ]
+        return models.Index(*plain, name=self.name).create_sql(
+            model, schema_editor, using, **kwargs
+        )
+
+
 class InvoiceStatus(models.TextChoices):
     PAID = "paid", "Paid"
     UNPAID = "unpaid", "Unpaid"
@@ -159,7 +184,14 @@ class Invoice(models.Model):
             models.Index(fields=["-total", "-id"], name="invoice_total_desc"),
             models.Index(fields=["customer_name"], name="invoice_customer"),
             models.Index(fields=["number"], name="invoice_number"),
-            models.Index(fields=["batch", "-issue_date"], name="invoice_batch_issue"),
+            # One batch newest first, and grouped by batch: newest batch first, no batch
+            # last (see views/dashboard.py).
+            NullsLastIndex(
+                F("batch").desc(nulls_last=True),
+                F("issue_date").desc(),
+                F("id").desc(),
+                name="invoice_batch_order",
+            ),
             models.Index(fields=["account", "-issue_date"], name="invoice_account_issue"),
             models.Index(fields=["connection", "last_seen_run"], name="invoice_conn_seen"),
         ]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DecimalField,
@@ -207,15 +211,51 @@ def _totals_annotations() -> dict[str, Any]:
     }
 
 
-def invoice_totals(*, invoices: QuerySet[Invoice]) -> list[CurrencyTotals]:
-    """Totals per currency over the whole (filtered) set, in one query."""
+def invoice_totals(
+    *, invoices: QuerySet[Invoice], cache_key: str | None = None
+) -> list[CurrencyTotals]:
+    """Totals per currency over the whole (filtered) set, in one query.
+
+    With a `cache_key` from `invoice_summary_key`, the result is cached: the key changes
+    as soon as the invoices it sums change, so a cached total is never a stale one.
+    """
+    if cache_key is not None:
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return cached
     rows = (
         invoices.order_by()
         .values("currency")
         .annotate(**_totals_annotations())
         .order_by("currency")
     )
-    return [CurrencyTotals(**row) for row in rows]
+    totals = [CurrencyTotals(**row) for row in rows]
+    if cache_key is not None:
+        cache.set(cache_key, totals, settings.SUMMARY_CACHE_SECONDS)
+    return totals
+
+
+def invoice_summary_key(
+    *, connections: Iterable[Connection], filters: Mapping[str, Any], today: dt.date
+) -> str:
+    """A cache key for a summary of the invoices of `connections` that match `filters`
+    (a filter form's cleaned data) as of `today`.
+
+    It names everything the summary depends on: each connection's data version (bumped
+    by every write to its invoices, see `sync.connection_data_changed`), its payment
+    terms (what "overdue" means), its creation time (a recreated database reuses ids
+    but not those), the day (overdue, "this month"), and each filter's value.
+    """
+    scope = sorted(
+        (c.pk, c.created_at.isoformat(), c.data_version, c.payment_terms_days) for c in connections
+    )
+    applied = sorted(
+        (name, str(getattr(value, "pk", value)))
+        for name, value in filters.items()
+        if value not in (None, "", [], ())
+    )
+    parts = repr((scope, today.isoformat(), applied)).encode()
+    return "invoices:summary:" + hashlib.blake2b(parts, digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from .models import (
@@ -338,11 +338,13 @@ def _upsert_page(run: SyncRun, page: domain.InvoicePage, lookups: _Lookups) -> t
         return 0, 0, 0
     account_ids = lookups.account_ids(invoices.values())
     batch_ids = lookups.batch_ids(page)
-    known = dict(
-        Invoice.objects.filter(connection=connection, provider_id__in=invoices).values_list(
-            "provider_id", "fingerprint"
-        )
-    )
+    known: dict[str, str] = {}
+    returning = False  # an invoice marked missing is back
+    for provider_id, digest, missing in Invoice.objects.filter(
+        connection=connection, provider_id__in=invoices
+    ).values_list("provider_id", "fingerprint", "missing"):
+        known[provider_id] = digest
+        returning = returning or missing
     now = timezone.now()
     to_write: list[Invoice] = []
     unchanged: list[str] = []
@@ -365,6 +367,8 @@ def _upsert_page(run: SyncRun, page: domain.InvoicePage, lookups: _Lookups) -> t
         Invoice.objects.filter(connection=connection, provider_id__in=unchanged).update(
             last_seen_run=run, missing=False
         )
+    if to_write or returning:
+        connection_data_changed(connection_ids=[connection.pk])
     return created, len(to_write) - created, len(unchanged)
 
 
@@ -417,10 +421,24 @@ def _finish(run: SyncRun) -> None:
             ~Q(last_seen_run=run) | Q(last_seen_run__isnull=True)
         )
         run.missing = gone.update(missing=True)
+        if run.missing:
+            connection_data_changed(connection_ids=[run.connection_id])
         run.state = SyncState.SUCCEEDED
         run.finished_at = run.heartbeat_at = timezone.now()
         run.save(update_fields=["missing", "state", "finished_at", "heartbeat_at"])
     database_statistics_refresh()
+
+
+def connection_data_changed(*, connection_ids: Iterable[int]) -> None:
+    """Record that these connections' invoices changed: what was cached about them
+    (see `selectors.invoice_totals`) is no longer served.
+
+    Call it inside the transaction that writes the invoices: the new version becomes
+    visible together with the rows it stands for.
+    """
+    Connection.objects.filter(pk__in=list(connection_ids)).update(
+        data_version=F("data_version") + 1
+    )
 
 
 def database_statistics_refresh() -> None:

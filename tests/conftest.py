@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 
 from invoices.sandbox import SandboxApp, SandboxConfig, SandboxServer
 
@@ -41,3 +42,12 @@ def fast_http() -> dict[str, float]:
 def _immediate_tasks(settings) -> None:
     """Background tasks run inline in tests (the real queue is exercised separately)."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (in CI a Redis that outlives test databases,
+    whose reused ids would otherwise meet a previous test's entries)."""
+    cache.clear()
+    yield
+    cache.clear()

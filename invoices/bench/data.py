@@ -32,7 +32,7 @@ from ..models import (
     SyncState,
 )
 from ..sandbox.acronis import CUSTOMER_NAMES
-from ..sync import database_statistics_refresh
+from ..sync import connection_data_changed, database_statistics_refresh
 
 ACRONIS_NAME = "Bench Acronis EU"
 HOSTWAY_NAME = "Bench Hostway US"
@@ -254,6 +254,7 @@ def bench_data_create(*, invoices: int, seed: int = 1) -> BenchData:
     for batch, size in zip(batch_rows, sizes, strict=True):
         batch.size = size
     Batch.objects.bulk_update(batch_rows, ["size"])
+    connection_data_changed(connection_ids=[acronis.pk, hostway.pk])
 
     user_model = get_user_model()
     finance = user_model.objects.create_user(FINANCE_USERNAME, password=None)

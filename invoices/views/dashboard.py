@@ -21,10 +21,11 @@ from ..selectors import (
     connection_roles,
     connections_for_user,
     invoice_batch_groups,
+    invoice_summary_key,
     invoice_totals,
     invoices_for_user,
 )
-from ..tables import InvoiceTable
+from ..tables import InvoicePaginator, InvoiceTable
 
 
 def per_page_from(request: HttpRequest) -> int:
@@ -36,15 +37,17 @@ def per_page_from(request: HttpRequest) -> int:
     return min(PER_PAGE_CHOICES, key=lambda choice: (abs(choice - wanted), choice))
 
 
-def paginate(table: InvoiceTable, page: str, per_page: int) -> None:
-    """Page `page` ("last" or a number); out of range shows the nearest page, never a 404."""
+def paginate(table: InvoiceTable, page: str, per_page: int, *, count: int) -> None:
+    """Page `page` ("last" or a number) of `count` rows; out of range shows the nearest
+    page, never a 404."""
+    options = {"paginator_class": InvoicePaginator, "per_page": per_page, "count": count}
     try:
-        table.paginate(page=page, per_page=per_page)
+        table.paginate(page=page, **options)
     except PageNotAnInteger:
-        table.paginate(page=table.paginator.num_pages if page == "last" else 1, per_page=per_page)
+        table.paginate(page=table.paginator.num_pages if page == "last" else 1, **options)
     except EmptyPage:
         number = 1 if page.lstrip("-").isdigit() and int(page) < 1 else table.paginator.num_pages
-        table.paginate(page=number, per_page=per_page)
+        table.paginate(page=number, **options)
 
 
 def invoice_filter_for(
@@ -62,14 +65,21 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     connections = list(connections_for_user(request.user))
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
+    today = timezone.localdate()
+    summary_key = invoice_summary_key(
+        connections=connections, filters=filterset.form.cleaned_data, today=today
+    )
+    totals = invoice_totals(invoices=invoices, cache_key=summary_key)
+    count = sum(currency.count for currency in totals)
     grouped = request.GET.get("group") == "batch"
     table = InvoiceTable(
         invoices,
-        today=timezone.localdate(),
+        today=today,
         live={c.pk: connection_live_features(c) for c in connections},
-        request=request,
     )
     per_page = per_page_from(request)
+    # The request's sort (not django-tables2's own paging: `paginate` below, which
+    # knows the count already).
     RequestConfig(request, paginate=False).configure(table)
     if grouped:
         # Batch first (newest batch first, no batch last), then the user's sort.
@@ -77,7 +87,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         table.data.data = ordered.order_by(
             F("batch_id").desc(nulls_last=True), *ordered.query.order_by
         )
-    paginate(table, request.GET.get("page", "1"), per_page)
+    paginate(table, request.GET.get("page", "1"), per_page, count=count)
 
     groups = {}
     if grouped:
@@ -87,12 +97,12 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "filter": filterset,
         "table": table,
-        "totals": invoice_totals(invoices=invoices),
+        "totals": totals,
         "grouped": grouped,
         "groups": groups,
         "per_page": per_page,
         "per_page_choices": PER_PAGE_CHOICES,
-        "count": table.paginator.count,
+        "count": count,
     }
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
     if request.htmx and not request.htmx.history_restore_request:

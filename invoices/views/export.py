@@ -27,7 +27,7 @@ def invoice_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404("Some filters are not valid")
     invoices = filterset.qs
     # Same ordering as the table the user looks at (the sort parameter is validated there).
-    table = InvoiceTable(invoices, today=timezone.localdate(), live={}, request=request)
+    table = InvoiceTable(invoices, today=timezone.localdate(), live={})
     RequestConfig(request, paginate=False).configure(table)
     invoices = table.data.data
     filename = f"invoices-{timezone.localdate():%Y%m%d}.{fmt}"

@@ -226,3 +226,40 @@ def test_a_batch_size_survives_a_page_that_reports_other_batches_only(connection
     assert run.state == SyncState.SUCCEEDED
     sizes = dict(Batch.objects.filter(connection=connection).values_list("number", "size"))
     assert sizes == {"7": 40, "8": 12}
+
+
+def data_version(connection: Connection) -> int:
+    return Connection.objects.values_list("data_version", flat=True).get(pk=connection.pk)
+
+
+def test_a_run_that_writes_invoices_moves_the_connection_data_version(connection):
+    pages = paged([invoice(n) for n in range(6)], 3)
+    sync(connection, pages)
+    first = data_version(connection)
+
+    sync(connection, [[invoice(0, paid=False, amount_due=Decimal("100.00"))], *pages[1:]])
+
+    assert first > 0
+    assert data_version(connection) > first
+
+
+def test_a_run_that_changes_nothing_keeps_the_data_version(connection):
+    """Cached totals survive a sync that found nothing new."""
+    pages = paged([invoice(n) for n in range(6)], 3)
+    sync(connection, pages)
+    before = data_version(connection)
+
+    sync(connection, pages)
+
+    assert data_version(connection) == before
+
+
+def test_marking_invoices_missing_and_back_moves_the_data_version(connection):
+    sync(connection, [[invoice(1), invoice(2)]])
+    complete = data_version(connection)
+    sync(connection, [[invoice(1)]])
+    gone = data_version(connection)
+
+    sync(connection, [[invoice(1), invoice(2)]])
+
+    assert complete < gone < data_version(connection)

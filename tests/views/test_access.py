@@ -106,6 +106,24 @@ def test_finance_totals_hold_only_their_connections_money(as_finance: Client):
     assert cards["USD"]["count"] == "2 invoices"
 
 
+@pytest.mark.parametrize("wider_first", [True, False])
+def test_cached_totals_never_cross_between_scopes(
+    as_finance: Client, as_partner: Client, wider_first: bool
+):
+    """Finance (Alpha) and the partner admin (Alpha and Bravo) ask for the same filters:
+    neither may be served the other's cached totals, whoever asked first."""
+    params = {"status": "unpaid"}
+    if wider_first:
+        wide = totals(as_partner.get(LIST, params))
+        narrow = totals(as_finance.get(LIST, params))
+    else:
+        narrow = totals(as_finance.get(LIST, params))
+        wide = totals(as_partner.get(LIST, params))
+
+    assert narrow["USD"]["Outstanding"] == "$99.00"
+    assert wide["USD"]["Outstanding"] == "$444.00"
+
+
 def test_finance_csv_holds_only_their_connections_invoices(as_finance: Client):
     response = as_finance.get(reverse("invoices:invoice_export", args=["csv"]))
 

@@ -9,12 +9,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from invoices.filters import period_range
-from invoices.models import Account, Batch, Invoice
+from invoices.models import Account, Batch, Connection, Invoice
+from invoices.sync import connection_data_changed
 
 from .factories import A_ALL, A_FILLER, B_ALL, Mirror, days_ago, invoice_fields, make_invoice
 from .pages import numbers, parse, row_of, rows, table_body, totals
@@ -370,6 +373,25 @@ def test_the_next_page_continues_where_the_first_ended(as_finance: Client, many:
     assert len(set(first) | set(second)) == 100
 
 
+@pytest.mark.parametrize("group", ["", "batch"])
+@pytest.mark.parametrize("sort", ["", "-total", "customer_name", "status", "batch", "-connection"])
+def test_pages_past_the_middle_hold_the_same_rows_as_reading_forward(
+    as_finance: Client, many: int, sort: str, group: str
+):
+    """Pages past the middle are read backwards from the end of the list; they must hold
+    exactly the rows a forward read puts there, in the same order, ties included."""
+    params = {"sort": sort, "group": group}
+    by_25 = [
+        number
+        for page in range(1, 7)
+        for number in numbers(as_finance.get(LIST, {**params, "page": page}))
+    ]
+    first_100 = numbers(as_finance.get(LIST, {**params, "per_page": 100}))
+
+    assert len(by_25) == len(set(by_25)) == many
+    assert by_25[:100] == first_100
+
+
 def test_the_count_of_all_matching_invoices_is_shown(as_finance: Client, many: int):
     response = as_finance.get(LIST, {"status": "paid"})
 
@@ -496,6 +518,49 @@ def test_totals_follow_the_filters(as_root: Client, mirror: Mirror):
     assert cards["USD"]["count"] == "2 invoices"
     assert cards["USD"]["Outstanding"] == "$345.00"
     assert cards["USD"]["Paid"] == "$0.00"
+
+
+def test_totals_change_as_soon_as_a_write_changes_the_invoices(as_finance: Client, mirror):
+    before = totals(as_finance.get(LIST))["USD"]
+    Invoice.objects.filter(number="INV-A08").update(status="paid", amount_due=Decimal("0"))
+    connection_data_changed(connection_ids=[mirror.alpha.pk])
+
+    after = totals(as_finance.get(LIST))["USD"]
+
+    assert (before["Outstanding"], after["Outstanding"]) == ("$99.00", "$0.00")
+    assert (before["Paid"], after["Paid"]) == ("$40.00", "$139.00")
+
+
+def test_totals_follow_an_invoice_deleted_in_the_admin(as_root: Client, mirror):
+    before = totals(as_root.get(LIST))["USD"]["count"]
+    invoice = Invoice.objects.get(number="INV-A08")
+
+    deleted = as_root.post(
+        reverse("admin:invoices_invoice_delete", args=[invoice.pk]), {"post": "yes"}
+    )
+
+    assert deleted.status_code == 302
+    assert (before, totals(as_root.get(LIST))["USD"]["count"]) == ("22 invoices", "21 invoices")
+
+
+def test_a_repeated_request_does_not_sum_the_invoices_again(as_finance: Client):
+    as_finance.get(LIST, {"status": "unpaid"})
+
+    with CaptureQueriesContext(connection) as queries:
+        cards = totals(as_finance.get(LIST, {"status": "unpaid", "sort": "-total", "page": 2}))
+
+    assert cards["USD"]["Outstanding"] == "$99.00"
+    assert not [q for q in queries.captured_queries if "SUM(" in q["sql"].upper()]
+
+
+def test_totals_follow_a_change_of_payment_terms(as_finance: Client, mirror):
+    """Overdue depends on the terms; cached totals of the overdue filter must follow."""
+    before = totals(as_finance.get(LIST, {"overdue": "true"}))
+    Connection.objects.filter(pk=mirror.alpha.pk).update(payment_terms_days=10_000)
+
+    after = totals(as_finance.get(LIST, {"overdue": "true"}))
+
+    assert before and not after
 
 
 def test_amounts_in_the_table_are_formatted_in_their_currency(as_finance: Client):
