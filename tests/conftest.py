@@ -30,6 +30,7 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
     """The live sandbox (real sockets), reset to no faults before and after each test."""
     sandbox_server.app.reset()
     yield sandbox_server
+    sandbox_server.app.wait_idle()
     sandbox_server.app.reset()
 
 

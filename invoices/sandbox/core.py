@@ -217,6 +217,8 @@ class SandboxApp:
         self.tokens = TokenStore(self.config.token_ttl)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every call, for tests
         self._requests_lock = threading.Lock()
+        self._in_flight = 0
+        self._idle = threading.Condition()
         self.acronis = AcronisSandbox(self)
         self.hostway = HostwaySandbox(self)
         self.masstack = MasStackSandbox(self)
@@ -241,6 +243,12 @@ class SandboxApp:
         self.tokens.ttl = self.config.token_ttl
         with self._requests_lock:
             self.requests.clear()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being served (a test's delayed answer still being
+        written would otherwise land in the next test); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def calls(self, prefix: str = "") -> list[tuple[str, str]]:
         with self._requests_lock:
@@ -270,6 +278,16 @@ class SandboxApp:
         return json_response([asdict(fault) for fault in self.faults.active()])
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _serve(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
         path = request.path
         if not path.startswith("/_sandbox/"):

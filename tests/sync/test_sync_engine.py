@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from invoices import sync as sync_module
 from invoices.models import Account, Batch, Connection, Invoice, SyncRun, SyncState
 from invoices.sync import SyncAlreadyActive, connection_sync, sync_run_create
 
@@ -179,7 +180,8 @@ def test_a_run_whose_worker_died_is_reaped(connection, settings):
     assert run.state == SyncState.SUCCEEDED
 
 
-def test_progress_is_recorded_page_by_page(connection):
+def test_progress_is_recorded_with_each_write(connection, monkeypatch):
+    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 6)
     seen = []
     connection_sync(
         connection=connection,
@@ -187,7 +189,18 @@ def test_progress_is_recorded_page_by_page(connection):
         progress=lambda run: seen.append((run.pages_done, run.pages_total, run.created)),
     )
 
-    assert seen == [(1, 3, 3), (2, 3, 6), (3, 3, 9)]
+    assert seen == [(2, 3, 6), (3, 3, 9)]
+
+
+def test_pages_that_arrived_before_a_provider_failure_are_kept(connection, monkeypatch):
+    """Pages wait to be written together; a failure mid-way still writes those that came."""
+    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 100)
+
+    run = sync(connection, [*paged([invoice(n) for n in range(6)], 2), []], fail_at_page=4)
+
+    assert run.state == SyncState.FAILED
+    assert (run.pages_done, run.created) == (3, 6)
+    assert Invoice.objects.filter(connection=connection).count() == 6
 
 
 def test_an_unexpected_error_fails_the_run_without_a_traceback_in_it(connection):

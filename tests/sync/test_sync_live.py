@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from invoices import sync as sync_module
 from invoices.models import Connection, Invoice, SyncRun, SyncState
 from invoices.sync import connection_sync, sync_enqueue, sync_schedule_due
 
@@ -127,8 +128,14 @@ def test_the_schedule_queues_due_connections_only_once(django_capture_on_commit_
     assert not SyncRun.objects.filter(connection=never).exists()
 
 
-def test_sync_memory_stays_bounded_as_the_data_grows():
-    """Peak Python memory of a sync must not grow with the number of invoices."""
+def test_sync_memory_stays_bounded_as_the_data_grows(monkeypatch):
+    """Peak Python memory of a sync must not grow with the number of invoices.
+
+    The sync holds a constant number of pages (fetched ahead, waiting to be written);
+    shrunk here so that the small run already fills them.
+    """
+    monkeypatch.setattr(sync_module, "FETCH_AHEAD", 1)
+    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 250)
 
     def peak(count: int) -> int:
         connection = Connection.objects.create(provider="acronis", name=f"m{count}")
@@ -178,7 +185,8 @@ def test_two_workers_never_sync_one_connection_at_once(sandbox, tmp_path):
         env, "add_connection", "hostway", "--name", "race", "--base-url", config["base_url"],
         "--username", credentials["username"], "--password", credentials["password"],
     ).check_returncode()  # fmt: skip
-    sandbox.app.faults.add("latency", delay=0.15, path="/accounts/")
+    # Slow pages keep the first sync running well past the second process's start-up.
+    sandbox.app.faults.add("latency", delay=0.5, path="/accounts/")
 
     workers = [_start(env, "sync_invoices", "--connection", "race") for _ in range(2)]
     results = [(worker.wait(timeout=120), worker.stdout.read()) for worker in workers]
