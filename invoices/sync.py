@@ -503,9 +503,7 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
         "DecimalField": ops.adapt_decimalfield_value,
         "JSONField": functools.partial(ops.adapt_json_value, encoder=None),
     }
-    # The same objects recur across a page (its write time on every row, dates the
-    # parser shares): each is adapted once, remembered by identity while `rows` holds it.
-    adapt = [None if kind not in adapters else _Adapted(adapters[kind]) for kind in kinds]
+    adapt = [adapters.get(kind) for kind in kinds]
     names = [field.name for field in fields]
     with database.cursor() as cursor:
         for start in range(0, len(rows), UPSERT_ROWS):
@@ -516,20 +514,6 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
                 for adapter, value in zip(adapt, (row[name] for name in names), strict=True)
             ]
             cursor.execute(_upsert_sql(database.vendor, len(chunk)), params)
-
-
-class _Adapted:
-    """`adapt(value)`, computed once per object (by identity, so any value will do)."""
-
-    def __init__(self, adapt: Callable[[Any], Any]) -> None:
-        self.adapt = adapt
-        self.done: dict[int, Any] = {}
-
-    def __call__(self, value: Any) -> Any:
-        key = id(value)
-        if key not in self.done:
-            self.done[key] = self.adapt(value)
-        return self.done[key]
 
 
 # Rows per INSERT statement: 26 parameters each stays far below every backend's limit.
