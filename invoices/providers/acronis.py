@@ -67,6 +67,7 @@ EXTRA_FIELDS = (
     "PaymentMethod",
     "InvoicedBy",
 )
+EXTRA_TYPES = (str, int, Decimal)
 RAW_STATUS = {True: "Payment confirmed", False: "Payment not confirmed"}
 
 
@@ -88,9 +89,7 @@ def parse_invoice(payload: Any, *, currency: str) -> Invoice:
     if invoice_id is None:
         raise ProviderBadPayload(f"{where} has no Id")
     where = f"Acronis invoice {invoice_id}"
-
-    def get(name: str) -> Any:
-        return payload.get(name)
+    get = payload.get
 
     customer = parsing.as_guid(get("Customer"), where=f"{where}.Customer")
     if customer is None:
@@ -109,11 +108,11 @@ def parse_invoice(payload: Any, *, currency: str) -> Invoice:
     paid = parsing.as_bool(
         parsing.field(payload, "PaymentStatus", where=where), where=f"{where}.PaymentStatus"
     )
-    extra = tuple(
-        (name, str(value))
-        for name in EXTRA_FIELDS
-        if isinstance(value := get(name), str | int | Decimal | bool)
-    )
+    extra = []
+    for name in EXTRA_FIELDS:
+        value = get(name)
+        if isinstance(value, EXTRA_TYPES):  # bool is an int
+            extra.append((name, str(value)))
     return Invoice(
         provider_id=invoice_id,
         number=number,
@@ -135,7 +134,7 @@ def parse_invoice(payload: Any, *, currency: str) -> Invoice:
         delivery_error=parsing.as_opt_str(
             get("InvoiceQueueErrorMessage"), where=f"{where}.InvoiceQueueErrorMessage"
         ),
-        extra=extra,
+        extra=tuple(extra),
     )
 
 

@@ -136,6 +136,22 @@ def as_datetime(value: Any, *, where: str, naive_tz: dt.tzinfo = dt.UTC) -> dt.d
         raise ProviderBadPayload(f"{where} is not a date/time")
     if match["date"].startswith("0001-"):
         return None
+    try:
+        # The pattern matched: Python 3.11+ reads such text itself (any number of
+        # fractional digits, truncated; `Z`). What it refuses (a lower-case `z`) is
+        # spelled out in full first.
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = _datetime_spelled_out(match, where)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=naive_tz)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ProviderBadPayload(f"{where} is out of range") from exc
+
+
+def _datetime_spelled_out(match: re.Match[str], where: str) -> dt.datetime:
     frac = (match["frac"] or "")[:6].ljust(6, "0")
     time = match["time"] or "00:00:00"
     if len(time) == 5:
@@ -144,15 +160,9 @@ def as_datetime(value: Any, *, where: str, naive_tz: dt.tzinfo = dt.UTC) -> dt.d
     if tz in ("Z", "z"):
         tz = "+00:00"
     try:
-        parsed = dt.datetime.fromisoformat(f"{match['date']}T{time}.{frac}{tz}")
+        return dt.datetime.fromisoformat(f"{match['date']}T{time}.{frac}{tz}")
     except ValueError as exc:
         raise ProviderBadPayload(f"{where} is not a valid date/time") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=naive_tz)
-    try:
-        return parsed.astimezone(dt.UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ProviderBadPayload(f"{where} is out of range") from exc
 
 
 def as_date(value: Any, *, where: str) -> dt.date | None:
