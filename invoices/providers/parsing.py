@@ -50,9 +50,12 @@ def as_list(value: Any, *, where: str) -> list[Any]:
 
 
 def as_str(value: Any, *, where: str, allow_empty: bool = True) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    if type(value) is str:  # the common case first: this runs for most fields of every invoice
+        text = value
+    elif isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise ProviderBadPayload(f"{where} is not a string")
-    text = str(value)
+    else:
+        text = str(value)
     if not allow_empty and not text.strip():
         raise ProviderBadPayload(f"{where} is empty")
     return text
