@@ -52,7 +52,7 @@ def as_list(value: Any, *, where: str) -> list[Any]:
 def as_str(value: Any, *, where: str, allow_empty: bool = True) -> str:
     if type(value) is str:  # the common case first: this runs for most fields of every invoice
         text = value
-    elif isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+    elif isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise ProviderBadPayload(f"{where} is not a string")
     else:
         text = str(value)
