@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -480,8 +481,9 @@ def _row_maker(
     day = ops.adapt_datefield_value
     instant = ops.adapt_datetimefield_value
     money = functools.partial(ops.adapt_decimalfield_value, max_digits=19, decimal_places=4)
-    json = functools.partial(ops.adapt_json_value, encoder=None)
-    extras: dict[tuple[tuple[str, str], ...], Any] = {}  # few distinct values
+    # The extras as JSON text, which both databases' JSON columns take (on SQLite it is
+    # what `adapt_json_value` makes; PostgreSQL's COPY parses it), once per distinct value.
+    extras: dict[tuple[tuple[str, str], ...], str] = {}
     connection_id, run_id = run.connection_id, run.pk
     now = instant(timezone.now())
     statuses = {True: InvoiceStatus.PAID.value, False: InvoiceStatus.UNPAID.value}
@@ -514,7 +516,7 @@ def _row_maker(
         digest = hashlib.blake2b(repr((values, inv.extra)).encode(), digest_size=16).hexdigest()
         extra = extras.get(inv.extra)
         if extra is None:
-            extra = extras[inv.extra] = json(dict(inv.extra))
+            extra = extras[inv.extra] = json.dumps(dict(inv.extra))
         return (
             *values,
             extra,

@@ -37,6 +37,21 @@ def test_first_sync_creates_every_invoice_with_accounts_and_batches(connection):
     assert row.batch.number == "3"
 
 
+def test_extras_are_stored_as_a_json_object_and_a_changed_one_is_an_update(connection):
+    extra = (("PaymentType", "3"), ("InvoicedBy", "Automatic <billing>"))
+    sync(connection, [[invoice(1, extra=extra)]])
+
+    row = Invoice.objects.get(provider_id="inv-1")
+    assert row.extra == {"PaymentType": "3", "InvoicedBy": "Automatic <billing>"}
+    # An object in the database, not a string holding one: its keys can be queried.
+    assert Invoice.objects.filter(extra__PaymentType="3").count() == 1
+
+    run = sync(connection, [[invoice(1, extra=(("PaymentType", "4"),))]])
+
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 0)
+    assert Invoice.objects.get(provider_id="inv-1").extra == {"PaymentType": "4"}
+
+
 def test_running_the_same_sync_twice_changes_nothing(connection):
     pages = paged([invoice(n) for n in range(10)], 4)
     sync(connection, pages)
