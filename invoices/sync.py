@@ -51,33 +51,6 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[SyncRun], None]
 
-# Fields an upsert rewrites on a changed invoice (never connection/provider_id/first_seen_at).
-INVOICE_UPDATE_FIELDS = [
-    "account",
-    "batch",
-    "number",
-    "customer_name",
-    "issue_date",
-    "scheduled_date",
-    "provider_created_at",
-    "payment_date",
-    "total",
-    "amount_due",
-    "currency",
-    "status",
-    "raw_status",
-    "incasso",
-    "exported",
-    "exported_at",
-    "delivery_error",
-    "description",
-    "extra",
-    "fingerprint",
-    "missing",
-    "last_seen_run",
-    "updated_at",
-]
-
 
 # Pages are written in transactions of at least this many invoices: each commit writes
 # every index page the transaction touched, so the fewer commits the less is written
@@ -530,6 +503,9 @@ def _row_maker(
     return row
 
 
+# The columns a sync looks its invoices up by (the unique constraint's).
+LOOKUP_FIELDS = ("connection", "provider_id")
+
 # The invoice fields a sync writes, in the order `_row_maker` makes them (all but the id).
 SYNC_COLUMNS = (
     "connection",
@@ -560,6 +536,10 @@ SYNC_COLUMNS = (
     "updated_at",
 )
 FINGERPRINT = SYNC_COLUMNS.index("fingerprint")
+# What an upsert rewrites on an invoice the mirror has: all but its key and first-seen time.
+INVOICE_UPDATE_FIELDS = [
+    name for name in SYNC_COLUMNS if name not in {*LOOKUP_FIELDS, "first_seen_at"}
+]
 
 
 def _upsert(rows: list[tuple[Any, ...]]) -> None:
@@ -707,10 +687,6 @@ def database_statistics_refresh(*, lookups_only: bool = False) -> None:
                 columns = [Invoice._meta.get_field(name).column for name in LOOKUP_FIELDS]
                 target += f" ({', '.join(quote(column) for column in columns)})"
             cursor.execute(f"ANALYZE {target}")
-
-
-# The columns a sync looks its invoices up by (the unique constraint's).
-LOOKUP_FIELDS = ("connection", "provider_id")
 
 
 def _fail(run: SyncRun, message: str) -> None:
