@@ -1,10 +1,10 @@
 """Writes: pulling a provider's invoices into the local mirror.
 
-- page by page, the next page fetched while the current ones are written, in
-  transactions of about a thousand invoices, so memory stays bounded and a failure
-  keeps everything that arrived before it (and everything the mirror already had);
-- idempotent upserts keyed on (connection, provider id), with a content fingerprint
-  to tell created / updated / unchanged apart;
+- page by page, the next pages fetched while the arrived ones are written, in
+  transactions of about 5,000 invoices, so memory stays bounded and a failure keeps
+  everything that arrived before it (and everything the mirror already had);
+- idempotent upserts keyed on (connection, provider id), with a fingerprint of the
+  stored values to tell created / updated / unchanged apart;
 - invoices not returned by a *complete* run are marked missing, never deleted;
 - one queued-or-running run per connection, enforced by a partial unique index
   (see `SyncRun.Meta.constraints`), so any number of workers on any number of
