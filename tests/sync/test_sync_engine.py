@@ -291,3 +291,44 @@ def test_marking_invoices_missing_and_back_moves_the_data_version(connection):
     sync(connection, [[invoice(1), invoice(2)]])
 
     assert complete < gone < data_version(connection)
+
+
+@pytest.mark.parametrize("write_invoices", [1, 100], ids=["a write per page", "one write"])
+def test_an_invoice_on_two_pages_is_one_row_with_the_later_values(
+    connection, monkeypatch, write_invoices
+):
+    """Paging can shift while a sync reads: an invoice seen twice is one invoice."""
+    monkeypatch.setattr(sync_module, "WRITE_INVOICES", write_invoices)
+    later = invoice(2, total=Decimal("999.00"))
+
+    run = sync(connection, [[invoice(1), invoice(2)], [later, invoice(3)]])
+
+    assert run.state == SyncState.SUCCEEDED
+    assert (run.created, run.updated + run.unchanged) == (3, 1 if write_invoices == 1 else 0)
+    assert Invoice.objects.filter(connection=connection).count() == 3
+    assert Invoice.objects.get(provider_id="inv-2").total == Decimal("999.00")
+
+
+def test_a_write_that_fails_leaves_nothing_half_written_and_the_next_run_works(
+    connection, monkeypatch
+):
+    """A failure inside a write's transaction takes the whole write back (on
+    PostgreSQL its temporary table too, or the next write could not create it)."""
+    sync(connection, [[invoice(1, total=Decimal("1.00"))]])
+    real = sync_module.connection_data_changed
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(sync_module, "connection_data_changed", broken)
+    run = sync(connection, [[invoice(1, total=Decimal("2.00")), invoice(2)]])
+
+    assert run.state == SyncState.FAILED
+    assert list(Invoice.objects.values_list("provider_id", "total")) == [("inv-1", Decimal("1.00"))]
+
+    monkeypatch.setattr(sync_module, "connection_data_changed", real)
+    run = sync(connection, [[invoice(1, total=Decimal("2.00")), invoice(2)]])
+
+    assert run.state == SyncState.SUCCEEDED
+    assert (run.created, run.updated) == (1, 1)
+    assert Invoice.objects.get(provider_id="inv-1").total == Decimal("2.00")
