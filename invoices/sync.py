@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,10 @@ Progress = Callable[[SyncRun], None]
 # A transaction holds the write lock for well under a second. A failed run still keeps
 # every page written before it failed.
 WRITE_INVOICES = 5_000
+# ...or once the oldest page waiting has waited this long (looked at as pages arrive):
+# a slow provider's pages are written, and the run's progress and heartbeat with them,
+# without waiting for thousands.
+WRITE_SECONDS = 5.0
 # At most this many pages fetched ahead while others are written (see `_fetched_ahead`).
 FETCH_AHEAD = 100
 
@@ -325,12 +330,15 @@ def _pull(run: SyncRun, client: ProviderClient, progress: Progress | None) -> No
     lookups = _Lookups(run.connection)
     arrived: list[domain.InvoicePage] = []
     waiting = writes = 0
+    oldest = 0.0  # when the first page waiting to be written arrived
     with _fetched_ahead(client.iter_invoice_pages()) as pages:
         try:
             for page in pages:
+                if not arrived:
+                    oldest = time.monotonic()
                 arrived.append(page)
                 waiting += len(page.invoices)
-                if waiting >= WRITE_INVOICES:
+                if waiting >= WRITE_INVOICES or time.monotonic() - oldest >= WRITE_SECONDS:
                     _write_pages(run, arrived, lookups, progress)
                     arrived, waiting = [], 0
                     writes += 1

@@ -207,6 +207,23 @@ def test_progress_is_recorded_with_each_write(connection, monkeypatch):
     assert seen == [(2, 3, 6), (3, 3, 9)]
 
 
+def test_pages_of_a_slow_provider_are_written_without_waiting_for_a_full_write(
+    connection, monkeypatch
+):
+    """Progress and the heartbeat move on when pages come slowly, not only every
+    `WRITE_INVOICES` invoices (a run whose heartbeat stops is reaped as dead)."""
+    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 1_000_000)
+    monkeypatch.setattr(sync_module, "WRITE_SECONDS", 0)  # every page has waited long enough
+    seen = []
+    connection_sync(
+        connection=connection,
+        client=ScriptedClient(paged([invoice(n) for n in range(9)], 3)),
+        progress=lambda run: seen.append((run.pages_done, run.created)),
+    )
+
+    assert seen == [(1, 3), (2, 6), (3, 9)]
+
+
 def test_pages_that_arrived_before_a_provider_failure_are_kept(connection, monkeypatch):
     """Pages wait to be written together; a failure mid-way still writes those that came."""
     monkeypatch.setattr(sync_module, "WRITE_INVOICES", 100)
