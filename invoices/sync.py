@@ -421,9 +421,9 @@ def _write_pages(
 LOOKUP_CHUNK = 500
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), LOOKUP_CHUNK):
-        yield items[start : start + LOOKUP_CHUNK]
+def _chunks(items: list[Any], size: int = LOOKUP_CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _known_fingerprints(
@@ -569,8 +569,8 @@ def _upsert(rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     database = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
-    sql = _upsert_sql(database.vendor)
     if database.vendor == "postgresql":
+        sql = _copy_sql()
         with database.cursor() as cursor:
             cursor.execute(sql.stage)
             with cursor.cursor.copy(sql.copy) as copy:
@@ -580,38 +580,36 @@ def _upsert(rows: list[tuple[Any, ...]]) -> None:
             cursor.execute(sql.unstage)
         return
     database.ensure_connection()
-    for start in range(0, len(rows), UPSERT_ROWS):
-        chunk = rows[start : start + UPSERT_ROWS]
-        statement = sql.insert if len(chunk) == UPSERT_ROWS else _values_sql(len(chunk))
-        database.connection.execute(statement, [value for row in chunk for value in row])
+    for chunk in _chunks(rows, UPSERT_ROWS):
+        database.connection.execute(
+            _values_sql(len(chunk)), [value for row in chunk for value in row]
+        )
 
 
 # Rows per INSERT ... VALUES statement: 26 parameters each stays below SQLite's limit.
 UPSERT_ROWS = 500
 
 
-class _UpsertSQL(NamedTuple):
+class _CopySQL(NamedTuple):
+    stage: str
+    copy: str
     insert: str
-    stage: str = ""
-    copy: str = ""
-    unstage: str = ""
+    unstage: str
 
 
 @functools.cache
-def _upsert_sql(vendor: str) -> _UpsertSQL:
-    """The statements of `_upsert` on this backend (names from the model, values bound)."""
+def _copy_sql() -> _CopySQL:
+    """PostgreSQL's statements for `_upsert` (names from the model, values copied)."""
     ops = connections[DEFAULT_DB_ALIAS].ops
     columns, conflict = _upsert_parts()
     table = ops.quote_name(Invoice._meta.db_table)
-    if vendor == "postgresql":
-        stage = ops.quote_name("sync_invoice_stage")
-        return _UpsertSQL(
-            stage=f"CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA",  # noqa: S608
-            copy=f"COPY {stage} ({columns}) FROM STDIN",
-            insert=f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {conflict}",  # noqa: S608
-            unstage=f"DROP TABLE {stage}",
-        )
-    return _UpsertSQL(insert=_values_sql(UPSERT_ROWS))
+    stage = ops.quote_name("sync_invoice_stage")
+    return _CopySQL(
+        stage=f"CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA",  # noqa: S608
+        copy=f"COPY {stage} ({columns}) FROM STDIN",
+        insert=f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {conflict}",  # noqa: S608
+        unstage=f"DROP TABLE {stage}",
+    )
 
 
 @functools.lru_cache(maxsize=8)
