@@ -233,6 +233,13 @@ def report_lines(results: dict[str, Any]) -> list[str]:
             ],
             rows,
         )
+        for s in sync["sizes"]:
+            runs = ", ".join(_num(ratio) for ratio in s.get("ratio_sync_loop_runs", []))
+            if s.get("runs", 1) > 1:
+                lines.append(
+                    f"  {s['invoices']:,}: the median of {s['runs']} runs (sync/loop {runs}); "
+                    "peak RSS the highest"
+                )
         if sync["rss_ratio"] is not None:
             small, large = sync["rss_ratio_sizes"]
             lines.append(f"  peak RSS {large:,} / {small:,}: {sync['rss_ratio']}")

@@ -85,3 +85,16 @@ def test_the_table_is_printed(results):
     _, printed = results
 
     assert "default list" in printed and "peak RSS" in printed and "Floors" in printed
+
+
+def test_each_sync_size_reports_its_median_run_and_the_highest_peak_rss():
+    from invoices.bench.sync import _median_run
+
+    def run(ratio: float, seconds: float, rss: float) -> dict:
+        return {"ratio_sync_loop": ratio, "sync_seconds": seconds, "peak_rss_mb": rss}
+
+    median = _median_run([run(2.06, 12.6, 103), run(1.62, 11.0, 110), run(1.90, 9.1, 104)])
+
+    assert (median["ratio_sync_loop"], median["sync_seconds"]) == (1.90, 9.1)
+    assert median["ratio_sync_loop_runs"] == [2.06, 1.62, 1.90]
+    assert (median["runs"], median["peak_rss_mb"]) == (3, 110)

@@ -25,7 +25,7 @@ from invoices.bench import report
 from invoices.bench.data import bench_data_create
 from invoices.bench.database import bench_database, inside_test_run
 from invoices.bench.pages import pages_run
-from invoices.bench.sync import sync_child_measure, sync_run
+from invoices.bench.sync import SYNC_RUNS, sync_child_measure, sync_run
 
 DEFAULT_JSON = Path("bench-results/latest.json")
 TINY_SIZE = 200
@@ -52,6 +52,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--skip-sync", action="store_true")
+        parser.add_argument(
+            "--sync-runs", type=int, default=SYNC_RUNS, help="sync runs per size (median shown)"
+        )
         parser.add_argument("--skip-pages", action="store_true")
         parser.add_argument(
             "--tiny",
@@ -106,7 +109,8 @@ class Command(BaseCommand):
                     results["sizes"] = self._pages(sizes, reps, options["seed"])
         if not options["skip_sync"]:
             sync_sizes = TINY_SYNC_SIZES if tiny else sizes
-            results["sync"] = sync_run(sync_sizes, log=self._log)
+            runs = 1 if tiny else max(1, options["sync_runs"])
+            results["sync"] = sync_run(sync_sizes, log=self._log, runs=runs)
         return results
 
     def _pages(self, sizes: list[int], reps: int, seed: int) -> list[dict[str, Any]]:
