@@ -180,8 +180,10 @@ TASKS = {
 # Every connection is re-synced when its last run is older than its interval; this is the
 # default interval for new connections (minutes).
 SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=60)
-# A running sync whose heartbeat is older than this is taken as dead (worker killed).
-SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=600)
+# A running sync holds a lease on its connection, renewed every few seconds while it
+# works; one whose lease is this old is taken as dead (its process was killed) and the
+# next run of the connection takes over (see invoices/sync/runs.py).
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=20)
 
 # Provider HTTP behaviour (see invoices/providers/http.py).
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.0)

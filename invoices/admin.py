@@ -7,20 +7,65 @@ Credentials are never shown or editable here: they are set with `add_connection`
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
 from .models import Access, Account, Batch, Connection, Invoice, SyncRun
 from .sync import connection_data_changed
 
 
+class ConnectionForm(forms.ModelForm):
+    """The plain settings, with MasStack's history start as a date of its own."""
+
+    since = forms.DateField(
+        required=False,
+        label="Read invoices issued from",
+        help_text="MasStack: the oldest issue date a sync asks for (empty: ten years back). "
+        "Older invoices in the mirror are kept as they are.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Connection
+        # Never `credentials`: secrets stay out of every form and page.
+        fields = ("name", "config", "payment_terms_days", "sync_interval_minutes")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        since = (self.instance.config or {}).get("since")
+        if since:
+            self.initial.setdefault("since", since)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        config = dict(cleaned.get("config") or {})
+        since: dt.date | None = cleaned.get("since")
+        if since is not None:
+            config["since"] = since.isoformat()
+        elif "since" in self.changed_data:
+            config.pop("since", None)
+        cleaned["config"] = config
+        return cleaned
+
+
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionForm
     list_display = ("name", "provider", "payment_terms_days", "sync_interval_minutes", "updated_at")
     list_filter = ("provider",)
     search_fields = ("name",)
     # Secrets stay out of every form and page (see `Connection.credentials`).
     exclude = ("credentials",)
     readonly_fields = ("provider", "created_at", "updated_at")
+
+    def get_fields(self, request: Any, obj: Connection | None = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        if (obj is None or obj.provider != "masstack") and "since" in fields:
+            fields.remove("since")
+        return fields
 
     def has_add_permission(self, request) -> bool:
         # `manage.py add_connection` checks the credentials against the provider first.
@@ -77,7 +122,9 @@ class InvoiceAdmin(admin.ModelAdmin):
     # Hand edits still change what the dashboard's cached totals sum.
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        connection_data_changed(connection_ids=[obj.connection_id])
+        # Moved to another connection: what the one it left sums changed too.
+        previous = form.initial.get("connection") if change else None
+        connection_data_changed(connection_ids={obj.connection_id, previous} - {None})
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)

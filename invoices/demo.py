@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 
 from .models import Access, Connection, Role, SyncRun
 from .sandbox import SandboxApp
-from .sync import SyncAlreadyActive, sync_enqueue
+from .sync import SyncAlreadyActive
+from .tasks import sync_enqueue
 
 DEMO_CONNECTIONS = {
     "acronis": "Acronis (sandbox)",

@@ -10,8 +10,14 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Batch, Invoice, InvoiceStatus
-from .selectors import accounts_for_user, connections_for_user, invoice_overdue_q
+from .models import Batch, Connection, Invoice, InvoiceStatus
+from .selectors import (
+    accounts_for_user,
+    connections_for_user,
+    invoice_currencies,
+    invoice_overdue_q,
+    invoice_summary_key,
+)
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
@@ -23,6 +29,15 @@ PERIODS = {
 }
 
 YES_NO = (("true", "Yes"), ("false", "No"))
+
+# Invoices gone upstream (not returned by their provider's last complete sync): listed
+# and flagged, but left out of the money figures unless the user asks for them.
+GONE_CHOICES = (
+    ("hide", "Hidden"),
+    ("include", "Shown and counted in the totals"),
+    ("only", "Only these, counted in the totals"),
+)
+GONE_COUNTED = frozenset({"include", "only"})
 
 
 def period_range(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -106,32 +121,56 @@ class InvoiceFilter(django_filters.FilterSet):
     currency = django_filters.ChoiceFilter(choices=(), empty_label="All currencies")
     exported = YesNoFilter(label="Exported")
     delivery_error = DeliveryErrorFilter(label="Delivery error")
+    gone = django_filters.ChoiceFilter(
+        choices=GONE_CHOICES, empty_label="Shown, not in the totals", method="filter_gone",
+        label="Gone upstream",
+    )  # fmt: skip
 
     class Meta:
         model = Invoice
         fields: list[str] = []
 
-    def __init__(self, *args: Any, request: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        request: Any,
+        connections: list[Connection] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, request=request, **kwargs)
         user = request.user
+        if connections is None:
+            connections = list(connections_for_user(user))
         self.filters["connection"].queryset = connections_for_user(user)
         self.filters["account"].queryset = accounts_for_user(user)
         self.filters["batch"].queryset = Batch.objects.filter(
             connection__in=connections_for_user(user)
         )
-        currencies = (
-            accounts_for_user(user)
-            .exclude(currency="")
-            .order_by("currency")
-            .values_list("currency", flat=True)
-            .distinct()
-        )
+        # The currencies of the invoices the user may see (not of their accounts: an
+        # account may be invoiced in several), cached until those invoices change.
+        currencies = invoice_currencies(
+            invoices=self.queryset,
+            cache_key=invoice_summary_key(
+                connections=connections, filters={}, today=timezone.localdate(),
+                kind="currencies",
+            ),
+        )  # fmt: skip
         # `self.form` is built on first access: only now that the querysets are scoped.
         self.form.label_suffix = ""
-        self.form.fields["currency"].choices = [
-            ("", "All currencies"),
-            *((code, code) for code in currencies),
-        ]
+        # django-filter's field puts its own empty choice ("All currencies") first.
+        self.form.fields["currency"].choices = [(code, code) for code in currencies]
+
+    @property
+    def gone_counted(self) -> bool:
+        """Whether the user asked for invoices gone upstream to count in the figures."""
+        return self.form.cleaned_data.get("gone") in GONE_COUNTED
+
+    def filter_gone(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "hide":
+            return qs.filter(missing=False)
+        if value == "only":
+            return qs.filter(missing=True)
+        return qs
 
     def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -22,13 +22,13 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
+from .clients import connection_client
 from .models import Account, Connection, Invoice
 from .providers import BillingDetails, ProviderBadPayload, ProviderError, PublicLink
 from .providers.base import ProviderClient
 from .providers.errors import ProviderNotSupported
 from .providers.registry import get_client_class
 from .selectors import accounts_for_user, invoices_for_user
-from .sync import connection_client
 
 logger = logging.getLogger(__name__)
 

@@ -7,11 +7,15 @@ links and next billing dates. Writes go through `invoices.sync`; reads through
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, OrderBy, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedJSONField
 
@@ -90,11 +94,28 @@ class Account(models.Model):
         return self.name
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+def batch_sort_key(number: str) -> str:
+    """`number` as people read it: its runs of digits compared as numbers ("2" < "9" <
+    "10", "B-9" < "B-10"), the rest as text. Each run of digits is written as its length
+    (two digits) then the digits, so comparing the keys as text compares the numbers."""
+
+    def run(match: re.Match[str]) -> str:
+        digits = match.group().lstrip("0") or "0"
+        return f"{len(digits):02d}{digits}"
+
+    return _DIGITS.sub(run, number.casefold())[:255]
+
+
 class Batch(models.Model):
     """An Acronis invoice batch (one billing run) with its size as the provider reports it."""
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
     number = models.CharField(max_length=50)
+    # What the batch column sorts by (see `batch_sort_key`); written with the number.
+    sort_key = models.CharField(max_length=255, blank=True, editable=False)
     size = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
@@ -104,6 +125,10 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.sort_key = batch_sort_key(self.number)
+        super().save(*args, **kwargs)
 
 
 class NullsLastIndex(models.Index):
@@ -221,13 +246,18 @@ class Invoice(models.Model):
 
 
 class SyncState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    # Everything readable was written; some items or accounts could not be read (see
+    # `SyncRun.problems`), and nothing was marked gone because of them.
+    PARTIAL = "partial", _("Completed with problems")
+    FAILED = "failed", _("Failed")
 
 
 ACTIVE_STATES = (SyncState.QUEUED, SyncState.RUNNING)
+# Runs that wrote the provider's answer to the end (what "last synced" means).
+COMPLETED_STATES = (SyncState.SUCCEEDED, SyncState.PARTIAL)
 
 
 class SyncRun(models.Model):
@@ -247,6 +277,12 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     missing = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What could not be read: [{"what": ..., "reason": ...}], the first MAX_PROBLEMS of
+    # `problem_count`.
+    problems = models.JSONField(default=list, blank=True)
+    problem_count = models.PositiveIntegerField(default=0)
+
+    MAX_PROBLEMS = 50
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -267,7 +303,19 @@ class SyncRun(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
+        """Queued, or running with a live lease (a run whose worker died is not)."""
+        return self.state == SyncState.QUEUED or (
+            self.state == SyncState.RUNNING and not self.lease_expired
+        )
+
+    @property
+    def lease_expired(self) -> bool:
+        """Running, but its worker stopped renewing the lease: it is dead, and the next
+        run takes over (see `invoices.sync.runs`)."""
+        if self.state != SyncState.RUNNING or self.heartbeat_at is None:
+            return False
+        lease = dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+        return self.heartbeat_at < timezone.now() - lease
 
     @property
     def progress_percent(self) -> int | None:

@@ -27,6 +27,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
+    COMPLETED_STATES,
     Access,
     Account,
     Connection,
@@ -61,14 +62,21 @@ class ConnectionOverview:
 
     @property
     def last_failed(self) -> bool:
-        return self.last_run is not None and self.last_run.state == SyncState.FAILED
+        return self.last_run is not None and (
+            self.last_run.state == SyncState.FAILED or self.last_run.lease_expired
+        )
+
+    @property
+    def last_partial(self) -> bool:
+        """The last run wrote what it could read, but some items or accounts it could not."""
+        return self.last_run is not None and self.last_run.state == SyncState.PARTIAL
 
 
 def connection_overviews(
     *, connections: QuerySet[Connection] | None = None, with_counts: bool = True
 ) -> list[ConnectionOverview]:
-    """Each connection with its latest run, its latest successful run and (`with_counts`)
-    its invoice count, in two queries."""
+    """Each connection with its latest run, its latest completed run (succeeded, or with
+    problems) and (`with_counts`) its invoice count (not gone upstream), in two queries."""
     queryset = Connection.objects.all() if connections is None else connections
     annotations: dict[str, Any] = {}
     if with_counts:
@@ -80,7 +88,7 @@ def connection_overviews(
             .values("n")
         )
     runs = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-queued_at", "-id")
-    successes = runs.filter(state=SyncState.SUCCEEDED)
+    successes = runs.filter(state__in=COMPLETED_STATES)
     rows = list(
         queryset.annotate(
             **annotations,
@@ -179,10 +187,17 @@ def invoice_overdue_q(*, today: dt.date) -> Q:
 
 @dataclass(frozen=True)
 class CurrencyTotals:
-    """Money of one currency over a set of invoices; never mixed with another currency."""
+    """Money of one currency over a set of invoices; never mixed with another currency.
+
+    One rule for every figure: invoices gone upstream (`Invoice.missing`) are listed and
+    flagged, but left out of the money and its counts, unless the user asked for them
+    (`gone_counted`). `listed` counts every invoice of the set, `gone` those gone upstream.
+    """
 
     currency: str
-    count: int
+    listed: int
+    gone: int
+    gone_counted: bool
     outstanding: Decimal
     outstanding_count: int
     incasso_pending: Decimal
@@ -190,8 +205,18 @@ class CurrencyTotals:
     paid: Decimal
     paid_count: int
 
+    @property
+    def count(self) -> int:
+        """The invoices the figures are of."""
+        return self.listed if self.gone_counted else self.listed - self.gone
+
+    @property
+    def gone_left_out(self) -> int:
+        return 0 if self.gone_counted else self.gone
+
 
 _UNPAID = Q(status=InvoiceStatus.UNPAID)
+_GONE = Q(missing=True)
 _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=19, decimal_places=4))
 
 
@@ -199,22 +224,26 @@ def _money_sum(field: str, condition: Q) -> Coalesce:
     return Coalesce(Sum(field, filter=condition), _ZERO)
 
 
-def _totals_annotations() -> dict[str, Any]:
+def _totals_annotations(*, gone_counted: bool) -> dict[str, Any]:
+    counted = Q() if gone_counted else ~_GONE
+    unpaid, paid = counted & _UNPAID, counted & ~_UNPAID
     return {
-        "count": Count("pk"),
-        "outstanding": _money_sum("amount_due", _UNPAID),
-        "outstanding_count": Count("pk", filter=_UNPAID),
-        "incasso_pending": _money_sum("amount_due", _UNPAID & Q(incasso=True)),
-        "incasso_pending_count": Count("pk", filter=_UNPAID & Q(incasso=True)),
-        "paid": _money_sum("total", ~_UNPAID),
-        "paid_count": Count("pk", filter=~_UNPAID),
+        "listed": Count("pk"),
+        "gone": Count("pk", filter=_GONE),
+        "outstanding": _money_sum("amount_due", unpaid),
+        "outstanding_count": Count("pk", filter=unpaid),
+        "incasso_pending": _money_sum("amount_due", unpaid & Q(incasso=True)),
+        "incasso_pending_count": Count("pk", filter=unpaid & Q(incasso=True)),
+        "paid": _money_sum("total", paid),
+        "paid_count": Count("pk", filter=paid),
     }
 
 
 def invoice_totals(
-    *, invoices: QuerySet[Invoice], cache_key: str | None = None
+    *, invoices: QuerySet[Invoice], gone_counted: bool = False, cache_key: str | None = None
 ) -> list[CurrencyTotals]:
-    """Totals per currency over the whole (filtered) set, in one query.
+    """Totals per currency over the whole (filtered) set, in one query; invoices gone
+    upstream are left out of the money unless `gone_counted` (see `CurrencyTotals`).
 
     With a `cache_key` from `invoice_summary_key`, the result is cached: the key changes
     as soon as the invoices it sums change, so a cached total is never a stale one.
@@ -226,17 +255,34 @@ def invoice_totals(
     rows = (
         invoices.order_by()
         .values("currency")
-        .annotate(**_totals_annotations())
+        .annotate(**_totals_annotations(gone_counted=gone_counted))
         .order_by("currency")
     )
-    totals = [CurrencyTotals(**row) for row in rows]
+    totals = [CurrencyTotals(**row, gone_counted=gone_counted) for row in rows]
     if cache_key is not None:
         cache.set(cache_key, totals, settings.SUMMARY_CACHE_SECONDS)
     return totals
 
 
+def invoice_currencies(*, invoices: QuerySet[Invoice], cache_key: str | None = None) -> list[str]:
+    """The currencies the invoices are in (the currency filter's choices), cached like
+    `invoice_totals` under a key from `invoice_summary_key`."""
+    if cache_key is not None:
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return cached
+    currencies = list(invoices.order_by("currency").values_list("currency", flat=True).distinct())
+    if cache_key is not None:
+        cache.set(cache_key, currencies, settings.SUMMARY_CACHE_SECONDS)
+    return currencies
+
+
 def invoice_summary_key(
-    *, connections: Iterable[Connection], filters: Mapping[str, Any], today: dt.date
+    *,
+    connections: Iterable[Connection],
+    filters: Mapping[str, Any],
+    today: dt.date,
+    kind: str = "summary",
 ) -> str:
     """A cache key for a summary of the invoices of `connections` that match `filters`
     (a filter form's cleaned data) as of `today`.
@@ -255,7 +301,7 @@ def invoice_summary_key(
         if value not in (None, "", [], ())
     )
     parts = repr((scope, today.isoformat(), applied)).encode()
-    return "invoices:summary:" + hashlib.blake2b(parts, digest_size=16).hexdigest()
+    return f"invoices:{kind}:" + hashlib.blake2b(parts, digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -272,9 +318,10 @@ class BatchGroup:
 
 
 def invoice_batch_groups(
-    *, invoices: QuerySet[Invoice], batch_ids: set[int | None]
+    *, invoices: QuerySet[Invoice], batch_ids: set[int | None], gone_counted: bool = False
 ) -> dict[int | None, BatchGroup]:
-    """Summaries of the given batches over the filtered set, in one query."""
+    """Summaries of the given batches over the filtered set, in one query (invoices gone
+    upstream left out of the figures as in `invoice_totals`)."""
     wanted = Q(batch_id__in=[pk for pk in batch_ids if pk is not None])
     if None in batch_ids:
         wanted |= Q(batch__isnull=True)
@@ -282,7 +329,10 @@ def invoice_batch_groups(
         invoices.filter(wanted)
         .order_by()
         .values("batch_id", "batch__number", "batch__size", "currency")
-        .annotate(**_totals_annotations(), incasso_count=Count("pk", filter=Q(incasso=True)))
+        .annotate(
+            **_totals_annotations(gone_counted=gone_counted),
+            incasso_count=Count("pk", filter=Q(incasso=True) & (Q() if gone_counted else ~_GONE)),
+        )
         .order_by("batch_id", "currency")
     )
     groups: dict[int | None, BatchGroup] = {}
@@ -290,7 +340,7 @@ def invoice_batch_groups(
         key = row.pop("batch_id")
         number, size = row.pop("batch__number"), row.pop("batch__size")
         incasso_count = row.pop("incasso_count")
-        totals = CurrencyTotals(**row)
+        totals = CurrencyTotals(**row, gone_counted=gone_counted)
         group = groups.get(key)
         if group is None:
             groups[key] = BatchGroup(
@@ -305,25 +355,13 @@ def invoice_batch_groups(
     return groups
 
 
-def account_summary(*, account: Account) -> list[dict[str, Any]]:
-    """Per currency, the account's invoices (not missing): count, outstanding and its count.
+def account_summary(*, account: Account) -> list[CurrencyTotals]:
+    """Per currency, the account's invoices, by the rule of `invoice_totals`.
 
     `account` must come from `account_get` (scoped to the user); amounts are Decimal and
     currencies are never added together.
     """
-    unpaid = Q(status=InvoiceStatus.UNPAID)
-    rows = (
-        Invoice.objects.filter(account=account, missing=False)
-        .order_by()
-        .values("currency")
-        .annotate(
-            invoice_count=Count("pk"),
-            outstanding=Sum("amount_due", filter=unpaid, default=Decimal("0")),
-            outstanding_count=Count("pk", filter=unpaid),
-        )
-        .order_by("currency")
-    )
-    return list(rows)
+    return invoice_totals(invoices=Invoice.objects.filter(account=account))
 
 
 def connection_roles(*, user: Any) -> dict[int, str]:

@@ -7,9 +7,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from .clients import connection_client
 from .models import Access, Connection, Role
 from .providers.registry import get_client_class
-from .sync import connection_client
 
 
 class ServiceError(Exception):

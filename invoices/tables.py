@@ -49,7 +49,8 @@ class InvoiceTable(tables.Table):
     number = tables.Column(verbose_name="Invoice", order_by=("number", "id"))
     customer_name = tables.Column(verbose_name="Customer", order_by=("customer_name", "id"))
     connection = tables.Column(verbose_name="Connection", order_by=("connection__name", "id"))
-    batch = tables.Column(verbose_name="Batch", order_by=("batch__number", "id"))
+    # Batch numbers as people read them: "2" before "10" (see `models.batch_sort_key`).
+    batch = tables.Column(verbose_name="Batch", order_by=("batch__sort_key", "id"))
     issue_date = tables.Column(verbose_name="Issued", order_by=("issue_date", "id"))
     total = tables.Column(verbose_name="Total", order_by=("total", "id"), attrs=NUMERIC)
     amount_due = tables.Column(verbose_name="Due", order_by=("amount_due", "id"), attrs=NUMERIC)

@@ -1,17 +1,52 @@
-"""Background jobs (django-tasks; workers run `manage.py db_worker`)."""
+"""The background queue (django-tasks; workers run `manage.py db_worker`): the sync task,
+and how runs get onto it (by hand, or on each connection's schedule)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 from django_tasks import task
 
-from .models import SyncRun
+from .models import Connection, SyncRun
+from .sync import SyncAlreadyActive, sync_run_create, sync_run_execute, sync_runs_reap_stale
 
 
 @task()
 def sync_connection_task(run_id: int) -> dict[str, object]:
     """Execute one queued sync run; the outcome is recorded on the run itself."""
-    from .sync import sync_run_execute
-
     run = SyncRun.objects.select_related("connection").get(pk=run_id)
     run = sync_run_execute(run=run)
     return {"run": run.pk, "state": run.state, "error": run.error}
+
+
+def sync_enqueue(*, connection: Connection, trigger: str = "manual") -> SyncRun:
+    """Queue a run and hand it to the background task queue (after the commit);
+    `SyncAlreadyActive` if one is queued or running."""
+    run = sync_run_create(connection=connection, trigger=trigger)
+    transaction.on_commit(lambda: sync_connection_task.enqueue(run.pk))
+    return run
+
+
+def sync_schedule_due(*, now: dt.datetime | None = None) -> list[SyncRun]:
+    """Queue a run for every connection whose last run is older than its interval.
+
+    Connections with a run queued or running are skipped, so runs never pile up.
+    """
+    now = now or timezone.now()
+    sync_runs_reap_stale()
+    queued = []
+    connections = Connection.objects.filter(sync_interval_minutes__gt=0).annotate(
+        last_queued=Max("sync_runs__queued_at"),
+    )
+    for connection in connections:
+        interval = dt.timedelta(minutes=connection.sync_interval_minutes)
+        if connection.last_queued is not None and connection.last_queued > now - interval:
+            continue
+        try:
+            queued.append(sync_enqueue(connection=connection, trigger="schedule"))
+        except SyncAlreadyActive:
+            continue
+    return queued

@@ -6,10 +6,25 @@ credentials over HTTP Basic); invoices from `<root>/api/advanced-automation/v1`.
 
 Parsing is pure and module-level (`parse_invoice`, `parse_invoice_page`) so it can be
 tested without HTTP. Guessed details are constants or one-line mappings below.
+
+The issue date is `CreationDate`, as the provider wrote it (the date in its own offset,
+never shifted through UTC: `2024-10-10T00:30:00+02:00` is 10 October). It is set on
+every invoice, while `ScheduledAt` (the day the invoice's batch is scheduled to go out,
+naive) may be "not set"; the overview lists in `CreationDate` order; and the seed's
+invoice numbers carry it (`1-20241010-…`). `ScheduledAt` is kept beside it
+(`Invoice.scheduled_date`) and stands in only when `CreationDate` is not set; the
+instant itself is kept too (`Invoice.created_at`).
+
+Paging: a listing is read in a stable order (`STABLE_SORT`), page after page on what the
+server returned (it may serve fewer than `PageSize` asked), and checked against what it
+announced (`AmountOfPages`, `AmountRecordsFound`). One that contradicts itself still
+has its invoices written, but declares no coverage: nothing is taken as gone from it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -21,7 +36,7 @@ from . import parsing
 from .base import ProviderClient, require
 from .errors import ProviderAuthError, ProviderBadPayload, ProviderError
 from .http import HttpClient, TokenCache, error_field, json_body
-from .types import Account, Batch, Invoice, InvoicePage
+from .types import Account, Batch, Coverage, Invoice, InvoicePage, Problem
 
 API_PATH = "/api/advanced-automation/v1"
 TOKEN_PATH = "/api/2/idp/token"  # noqa: S105 - a URL path, not a secret
@@ -51,6 +66,9 @@ SORT_COLUMNS = frozenset(
     }
 )
 SORT_DIRECTIONS = ("Asc", "Desc")
+# The order a whole listing is read in: oldest first, so invoices created while it is
+# read land on its last pages instead of shifting the pages still to come.
+STABLE_SORT = ("CreationDate", "Asc")
 DELIVERY_METHODS = {"email": "DeliveryMethodByEmail", "post": "DeliveryMethodByPost"}
 # How a filter flag is written in the query string (the doc's own example sends Python's
 # True through requests, i.e. "True"; ASP.NET binds booleans case-insensitively).
@@ -101,7 +119,8 @@ def parse_invoice(payload: Any, *, currency: str) -> Invoice:
     ).strip()
     created_at = parsing.as_datetime(get("CreationDate"), where=f"{where}.CreationDate")
     scheduled = parsing.as_date(get("ScheduledAt"), where=f"{where}.ScheduledAt")
-    issue_date = created_at.date() if created_at is not None else scheduled
+    # The date as written, in the provider's own offset (see the module docstring).
+    issue_date = parsing.as_date(get("CreationDate"), where=f"{where}.CreationDate") or scheduled
     if issue_date is None:
         raise ProviderBadPayload(f"{where} has no CreationDate")
     total = parsing.as_decimal(parsing.field(payload, "Total", where=where), where=f"{where}.Total")
@@ -148,11 +167,27 @@ def _optional_count(paging: Mapping[str, Any], name: str) -> int | None:
     return count
 
 
+def _batch(entry: Any, *, where: str) -> Batch:
+    return Batch(
+        number=parsing.as_str(
+            parsing.field(entry, "BatchNumber", where=where),
+            where=f"{where}.BatchNumber",
+            allow_empty=False,
+        ),
+        size=parsing.as_int(
+            parsing.field(entry, "BatchLength", default=0, where=where),
+            where=f"{where}.BatchLength",
+        ),
+    )
+
+
 def parse_invoice_page(payload: Any, *, page: int, currency: str) -> InvoicePage:
     """An `InvoiceOverview` answer, in either documented shape, as an `InvoicePage`.
 
     The how-to page shows `{"Invoices", "Paging", "Batches"}` at the top level; the
-    OpenAPI spec wraps them in `InvoicesPagedSearchResult` (without `Batches`).
+    OpenAPI spec wraps them in `InvoicesPagedSearchResult` (without `Batches`). An
+    invoice or batch entry that cannot be read is skipped and reported in the page's
+    `problems`; an answer whose shape is wrong is `ProviderBadPayload`.
     """
     where = "Acronis InvoiceOverview"
     if not isinstance(payload, Mapping):
@@ -170,26 +205,49 @@ def parse_invoice_page(payload: Any, *, page: int, currency: str) -> InvoicePage
     total_items = _optional_count(paging, "AmountRecordsFound")
     if total_items is None:
         total_items = _optional_count(paging, "AmountTotalItems")
-    batches = tuple(
-        Batch(
-            number=parsing.as_str(
-                parsing.field(entry, "BatchNumber", where=f"{where}.Batches[]"),
-                where=f"{where}.Batches[].BatchNumber",
-                allow_empty=False,
-            ),
-            size=parsing.as_int(
-                parsing.field(entry, "BatchLength", default=0, where=f"{where}.Batches[]"),
-                where=f"{where}.Batches[].BatchLength",
-            ),
-        )
-        for entry in parsing.as_list(body.get("Batches") or [], where=f"{where}.Batches")
-    )
+    batches: list[Batch] = []
+    batch_problems: list[Problem] = []
+    for entry in parsing.as_list(body.get("Batches") or [], where=f"{where}.Batches"):
+        try:
+            batches.append(_batch(entry, where=f"{where}.Batches[]"))
+        except ProviderBadPayload as exc:
+            # Only a size is lost: the invoices name their batch themselves.
+            batch_problems.append(Problem(what="Acronis batch list", reason=str(exc)))
+    parsed: list[Invoice] = []
+    problems: list[Problem] = []
+    for item in invoices:
+        try:
+            parsed.append(parse_invoice(item, currency=currency))
+        except ProviderBadPayload as exc:
+            problems.append(_unreadable(item, exc))
     return InvoicePage(
-        invoices=tuple(parse_invoice(item, currency=currency) for item in invoices),
+        invoices=tuple(parsed),
         number=page,
         total_pages=_optional_count(paging, "AmountOfPages"),
         total_items=total_items,
-        batches=batches,
+        batches=tuple(batches),
+        problems=(*problems, *batch_problems),
+        entries=len(invoices),
+    )
+
+
+def _unreadable(item: Any, error: ProviderBadPayload) -> Problem:
+    """An invoice entry that could not be read: skipped, named as well as it can be, and
+    kept from being taken as gone (by its Id; else its customer's; else the listing's)."""
+    ids: dict[str, str | None] = {"Id": None, "Customer": None}
+    number = None
+    if isinstance(item, Mapping):
+        for key in ids:
+            with contextlib.suppress(ProviderBadPayload):
+                ids[key] = parsing.as_guid(item.get(key), where=key)
+        if isinstance(item.get("InvoiceNumber"), str) and item["InvoiceNumber"].strip():
+            number = item["InvoiceNumber"].strip()[:60]
+    return Problem(
+        what=f"Acronis invoice {number or ids['Id'] or '(without an Id)'}",
+        reason=str(error),
+        provider_id=ids["Id"],
+        account_id=ids["Customer"] if ids["Id"] is None else None,
+        whole_listing=ids["Id"] is None and ids["Customer"] is None,
     )
 
 
@@ -254,6 +312,69 @@ def _error_message(response: requests.Response) -> str | None:
         if detail:
             return detail
     return None
+
+
+class _Paging:
+    """Where a listing ends, and whether what arrived agrees with what was announced.
+
+    A contradiction (an empty page before the last, fewer pages or invoices than
+    announced, an announced total that changes while reading, a page shorter than the
+    pages before it that is not the last) makes the listing incomplete.
+    """
+
+    def __init__(self) -> None:
+        self.pages: int | None = None  # AmountOfPages, as last announced
+        self.items: int | None = None  # AmountRecordsFound, as last announced
+        self.served = 0  # the most entries a page had: the server's real page size
+        self.received = 0
+        self.contradictions: list[str] = []
+
+    @property
+    def complete(self) -> bool:
+        return not self.contradictions
+
+    def problems(self) -> tuple[Problem, ...]:
+        if self.complete:
+            return ()
+        reason = (
+            "The listing contradicted itself ("
+            + "; ".join(self.contradictions[:3])
+            + "), so it may be incomplete: nothing was marked gone upstream in this run."
+        )
+        return (Problem(what="Acronis invoice listing", reason=reason, whole_listing=True),)
+
+    def _announced(self, name: str, before: int | None, now: int | None) -> int | None:
+        if now is None:
+            return before
+        if before is not None and now != before:
+            self.contradictions.append(f"the {name} changed from {before} to {now} while reading")
+        return now
+
+    def read(self, number: int, page: InvoicePage) -> bool:
+        """Take page `number` in; True when it is the last."""
+        sent = page.sent
+        self.received += sent
+        self.pages = self._announced("number of pages", self.pages, page.total_pages)
+        self.items = self._announced("number of invoices", self.items, page.total_items)
+        shorter = sent < self.served
+        self.served = max(self.served, sent)
+        if self.pages is not None:
+            last = number >= self.pages
+        elif self.items is not None:
+            last = self.received >= self.items or sent == 0
+        else:
+            last = sent == 0 or shorter
+        if sent == 0 and (self.pages or 0) >= number:
+            self.contradictions.append(f"page {number} of {self.pages} was empty")
+        elif shorter and not last:
+            self.contradictions.append(
+                f"page {number} had {sent} invoices where the pages before it had {self.served}"
+            )
+        if last and self.items is not None and self.received != self.items:
+            self.contradictions.append(
+                f"{self.items} invoices were announced and {self.received} arrived"
+            )
+        return last
 
 
 # -- the client -------------------------------------------------------------------
@@ -385,31 +506,37 @@ class AcronisClient(ProviderClient):
         return parse_invoice_page(payload, page=page, currency=self.currency)
 
     def iter_invoice_pages(self, **filters: Any) -> Iterator[InvoicePage]:
-        """Pages 1..N of `invoice_overview(**filters)`, stopping at the last page.
+        """Pages 1..N of `invoice_overview(**filters)` in `STABLE_SORT` order.
 
-        The last page is `AmountOfPages` when the answer has it, otherwise the first
-        short or empty page. A server that repeats a page or never ends is an error.
+        The last page is the one `AmountOfPages` names, else the one that brings the
+        count to `AmountRecordsFound`, else the first page shorter than the pages before
+        it, or empty (the server may serve fewer than asked: paging follows what it
+        returned). The last page covers the whole listing, unless the listing
+        contradicted itself (`_Paging`). A server that repeats a page or never ends is
+        an error.
         """
         page_size = filters.pop("page_size", None) or self.page_size
         # A sync must see exported invoices too (the portal hides them by default).
         filters.setdefault("show_exported", True)
+        filters.setdefault("sort_column", STABLE_SORT[0])
+        filters.setdefault("sort_direction", STABLE_SORT[1])
+        paging = _Paging()
         previous_first: str | None = None
         for number in range(1, MAX_PAGES + 1):
             page = self.invoice_overview(page=number, page_size=page_size, **filters)
-            if not page.invoices:
-                if number == 1:
-                    yield page
+            if page.invoices:
+                first = page.invoices[0].provider_id
+                if first == previous_first:
+                    raise ProviderBadPayload(f"Acronis repeated page {number - 1} as page {number}")
+                previous_first = first
+            if paging.read(number, page):
+                yield dataclasses.replace(
+                    page,
+                    covers=(Coverage(),) if paging.complete else (),
+                    problems=(*page.problems, *paging.problems()),
+                )
                 return
-            first = page.invoices[0].provider_id
-            if first == previous_first:
-                raise ProviderBadPayload(f"Acronis repeated page {number - 1} as page {number}")
-            previous_first = first
             yield page
-            if page.total_pages is not None:
-                if number >= page.total_pages:
-                    return
-            elif len(page.invoices) < page_size:
-                return
         raise ProviderBadPayload(f"Acronis InvoiceOverview did not end within {MAX_PAGES} pages")
 
     def iter_invoices(self, **filters: Any) -> Iterator[Invoice]:

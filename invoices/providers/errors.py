@@ -34,3 +34,11 @@ class ProviderBadPayload(ProviderError):
 
 class ProviderNotSupported(ProviderError):
     """The provider does not offer this operation (e.g. public links on Acronis)."""
+
+
+def ends_listing(error: ProviderError) -> bool:
+    """Whether `error` is about the whole login or server (bad credentials, unavailable),
+    not one account: reading the other accounts would fare no better."""
+    return isinstance(error, ProviderUnavailable) or (
+        isinstance(error, ProviderAuthError) and error.status == 401
+    )

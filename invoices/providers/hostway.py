@@ -11,6 +11,13 @@ already yielded are never yielded again, and a listing has a hard page cap.
 `InvoicePage.number` counts pages across the whole sync; `total_pages` is None:
 each account's page count is only known once its first page is read, so a total
 for the sync would be a guess that changes as it runs.
+
+Each account is a unit of its own: an account the server refuses (404, 403, an answer
+that cannot be read) is reported and skipped, and the next account is read; an invoice
+that cannot be read (no currency, when neither the account nor the connection names
+one) is reported and skipped. An account read to its end without contradiction
+(`_LinkPaging`) is covered: its invoices the listing did not return are gone upstream.
+Bad credentials (401) and an unavailable server end the whole listing.
 """
 
 from __future__ import annotations
@@ -18,16 +25,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
 from . import parsing
 from .base import ProviderClient, require
-from .errors import ProviderBadPayload
+from .errors import ProviderBadPayload, ProviderError, ends_listing
 from .http import HttpClient, error_field, json_body
-from .types import Account, Invoice, InvoicePage
+from .types import Account, Coverage, Invoice, InvoicePage, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -122,17 +129,40 @@ def parse_invoice(payload: Any, *, account_id: str, default_currency: str | None
     )
 
 
+class Listed(NamedTuple, Generic[T]):
+    """One page of a listing: what could be read, its links, and what could not."""
+
+    items: list[T]
+    links: Links
+    problems: list[Problem]
+
+
 def parse_invoice_list(
     payload: Any, *, account_id: str, default_currency: str | None = None
-) -> tuple[list[Invoice], Links]:
-    """A page of `GET /accounts/{id}/invoices`: its invoices and its links by rel."""
+) -> Listed[Invoice]:
+    """A page of `GET /accounts/{id}/invoices`: its invoices, its links by rel, and a
+    problem for each invoice that could not be read (skipped)."""
     where = f"hostway invoice list of {account_id}"
     items = parsing.as_list(parsing.field(payload, "list", where=where), where=f"{where}: list")
-    invoices = [
-        parse_invoice(item, account_id=account_id, default_currency=default_currency)
-        for item in items
-    ]
-    return invoices, parse_links(payload, where=f"{where}: links")
+    invoices: list[Invoice] = []
+    problems: list[Problem] = []
+    for item in items:
+        try:
+            invoices.append(
+                parse_invoice(item, account_id=account_id, default_currency=default_currency)
+            )
+        except ProviderBadPayload as exc:
+            number = item.get("invoiceNumber") if isinstance(item, Mapping) else None
+            number = number.strip()[:60] if isinstance(number, str) and number.strip() else None
+            problems.append(
+                Problem(
+                    what=f"Hostway invoice {account_id}/{number or '(without a number)'}",
+                    reason=str(exc),
+                    provider_id=f"{account_id}/{number}" if number else None,
+                    account_id=None if number else account_id,
+                )
+            )
+    return Listed(invoices, parse_links(payload, where=f"{where}: links"), problems)
 
 
 def parse_account(payload: Any) -> Account:
@@ -150,10 +180,12 @@ def parse_account(payload: Any) -> Account:
     )
 
 
-def parse_account_list(payload: Any) -> tuple[list[Account], Links]:
+def parse_account_list(payload: Any) -> Listed[Account]:
     where = "hostway account list"
     items = parsing.as_list(parsing.field(payload, "list", where=where), where=f"{where}: list")
-    return [parse_account(item) for item in items], parse_links(payload, where=f"{where}: links")
+    return Listed(
+        [parse_account(item) for item in items], parse_links(payload, where=f"{where}: links"), []
+    )
 
 
 def error_message(response: requests.Response) -> str | None:
@@ -191,6 +223,66 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+def _page_number(url: str) -> int | None:
+    values = [value for name, value in parse_qsl(urlsplit(url).query) if name == "page"]
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None
+
+
+class _LinkPaging:
+    """Whether a link-paged listing agrees with what its links announced.
+
+    Contradictions: the `last` page changing while reading, a page with fewer items than
+    the pages before it (or none) followed by a page that brought new ones, a listing
+    that ends before the page its `last` link named.
+    """
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.number: int | None = None
+        self.served = 0
+        self.suspect: str | None = None  # a short page, a contradiction if more follows
+        self.contradictions: list[str] = []
+
+    def read(self, url: str, *, sent: int, new: int, has_next: bool, last_url: str | None) -> None:
+        self.number = _page_number(url)
+        if last_url is not None:
+            announced = _page_number(last_url)
+            if announced is not None:
+                if self.last is not None and announced != self.last:
+                    self.contradictions.append(
+                        f"the last page changed from {self.last} to {announced} while reading"
+                    )
+                self.last = announced
+        if new and self.suspect:
+            self.contradictions.append(self.suspect)
+            self.suspect = None
+        if has_next and (sent == 0 or sent < self.served):
+            self.suspect = (
+                f"page {self.number} had {sent} invoices where the pages before it had "
+                f"{self.served}, and more followed"
+            )
+        self.served = max(self.served, sent)
+
+    def ended(self) -> None:
+        if self.last is not None and self.number is not None and self.number < self.last:
+            self.contradictions.append(
+                f"the listing ended at page {self.number} of the {self.last} announced"
+            )
+
+    def problem(self, account_id: str) -> Problem | None:
+        if not self.contradictions:
+            return None
+        reason = (
+            "The listing contradicted itself ("
+            + "; ".join(self.contradictions[:3])
+            + "), so it may be incomplete: nothing of this account was marked gone upstream."
+        )
+        return Problem(what=f"Hostway account {account_id}", reason=reason, account_id=account_id)
+
+
 # -- the client ----------------------------------------------------------------
 
 
@@ -203,11 +295,14 @@ class HostwayClient(ProviderClient):
         http: HttpClient,
         *,
         accounts: list[str] | None = None,
+        currency: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         max_pages: int = MAX_PAGES_PER_LISTING,
     ) -> None:
         self.http = http
         self.accounts = list(accounts or [])
+        # For invoices without a currency of their own whose account names none either.
+        self.currency = currency
         self.page_size = page_size
         self.max_pages = max_pages
 
@@ -215,8 +310,9 @@ class HostwayClient(ProviderClient):
     def from_config(
         cls, config: Mapping[str, Any], credentials: Mapping[str, Any], **http_options: Any
     ) -> Self:
-        """config: `base_url`, optional `accounts` (empty = every account of the login)
-        and `page_size` (sent as is: the server redirects sizes above 400);
+        """config: `base_url`, optional `accounts` (empty = every account of the login),
+        `currency` (for invoices that name none, on accounts that name none) and
+        `page_size` (sent as is: the server redirects sizes above 400);
         credentials: `username`, `password`."""
         (base_url,) = require(config, "base_url")
         username, password = require(credentials, "username", "password")
@@ -228,6 +324,9 @@ class HostwayClient(ProviderClient):
         page_size = config.get("page_size") or DEFAULT_PAGE_SIZE
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise ProviderBadPayload("connection 'page_size' must be a positive integer")
+        currency = str(config.get("currency") or "").strip().upper() or None
+        if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+            raise ProviderBadPayload("connection currency is not a 3-letter code")
         http = HttpClient(
             str(base_url),
             provider=cls.name,
@@ -235,7 +334,12 @@ class HostwayClient(ProviderClient):
             error_message=error_message,
             **http_options,
         )
-        return cls(http, accounts=[account.strip() for account in accounts], page_size=page_size)
+        return cls(
+            http,
+            accounts=[account.strip() for account in accounts],
+            currency=currency,
+            page_size=page_size,
+        )
 
     # -- public surface ---------------------------------------------------------
 
@@ -243,19 +347,40 @@ class HostwayClient(ProviderClient):
         accounts: list[Account] = []
         start = self.http.url(f"accounts?page=1&pageSize={self.page_size}")
         for page in self._walk(start, parse_account_list, key=lambda account: account.id):
-            accounts.extend(page)
+            accounts.extend(page.items)
         return accounts
 
     def iter_invoice_pages(self) -> Iterator[InvoicePage]:
         if self.accounts:
-            targets: list[tuple[str, str | None]] = [(account, None) for account in self.accounts]
+            targets = [(account, self.currency) for account in self.accounts]
         else:
-            targets = [(account.id, account.currency) for account in self.list_accounts()]
+            targets = [
+                (account.id, account.currency or self.currency) for account in self.list_accounts()
+            ]
         number = 0
         for account_id, currency in targets:
-            for invoices in self.account_invoice_pages(account_id, default_currency=currency):
-                number += 1
-                yield InvoicePage(invoices=tuple(invoices), number=number)
+            paging = _LinkPaging()
+            try:
+                for page in self._account_pages(account_id, currency=currency, paging=paging):
+                    number += 1
+                    yield InvoicePage(
+                        invoices=tuple(page.items), number=number, problems=tuple(page.problems)
+                    )
+            except ProviderError as exc:
+                if ends_listing(exc):
+                    raise
+                problem = Problem(
+                    what=f"Hostway account {account_id}", reason=str(exc), account_id=account_id
+                )
+                yield InvoicePage(invoices=(), number=number, problems=(problem,))
+                continue
+            problem = paging.problem(account_id)
+            yield InvoicePage(
+                invoices=(),
+                number=number,
+                covers=() if problem else (Coverage(account_id=account_id),),
+                problems=(problem,) if problem else (),
+            )
 
     def account_invoice_pages(
         self,
@@ -265,20 +390,33 @@ class HostwayClient(ProviderClient):
         default_currency: str | None = None,
     ) -> Iterator[list[Invoice]]:
         """The invoices of one account, page by page, from `start_url` (default page 1)."""
+        for page in self._account_pages(
+            account_id, currency=default_currency or self.currency, start_url=start_url
+        ):
+            yield page.items
+
+    def _account_pages(
+        self,
+        account_id: str,
+        *,
+        currency: str | None,
+        start_url: str | None = None,
+        paging: _LinkPaging | None = None,
+    ) -> Iterator[Listed[Invoice]]:
         start = start_url or self.http.url(
             f"{self._invoices_path(account_id)}?page=1&pageSize={self.page_size}"
         )
 
-        def parse(payload: Any) -> tuple[list[Invoice], Links]:
-            return parse_invoice_list(
-                payload, account_id=account_id, default_currency=default_currency
-            )
+        def parse(payload: Any) -> Listed[Invoice]:
+            return parse_invoice_list(payload, account_id=account_id, default_currency=currency)
 
-        yield from self._walk(start, parse, key=lambda invoice: invoice.number)
+        yield from self._walk(start, parse, key=lambda invoice: invoice.number, paging=paging)
 
     def invoice(self, account_id: str, invoice_number: str) -> Invoice:
         path = f"{self._invoices_path(account_id)}/{quote(invoice_number, safe='')}"
-        return parse_invoice(self.http.get_json(path), account_id=account_id)
+        return parse_invoice(
+            self.http.get_json(path), account_id=account_id, default_currency=self.currency
+        )
 
     def download_pdf(self, invoice: Invoice) -> bytes:
         account_id = invoice.account_id
@@ -293,16 +431,19 @@ class HostwayClient(ProviderClient):
     def _walk(
         self,
         start: str,
-        parse: Callable[[Any], tuple[list[T], Links]],
+        parse: Callable[[Any], Listed[T]],
         *,
         key: Callable[[T], str],
-    ) -> Iterator[list[T]]:
+        paging: _LinkPaging | None = None,
+    ) -> Iterator[Listed[T]]:
         """Pages of one listing: new items only, following `next` until it is absent,
-        the server sends us back to a page already read, or a page holds nothing new."""
+        the server sends us back to a page already read, or a page holds nothing new.
+        `paging` checks what the pages announced against what they held."""
         fetched: set[str] = set()
         keys: set[str] = set()
         url: str | None = self._follow(start, self.http.base_url)
         pages = 0
+        paging = paging or _LinkPaging()
         while url is not None:
             if pages >= self.max_pages:
                 raise ProviderBadPayload(
@@ -311,17 +452,24 @@ class HostwayClient(ProviderClient):
                 )
             read = self._get_page(url, fetched)
             if read is None:
-                return
+                break
             payload, url = read
-            items, links = parse(payload)
-            new = [item for item in items if key(item) not in keys]
-            if items and not new:
-                return  # the server went round to a page we already have
+            page = parse(payload)
+            new = [item for item in page.items if key(item) not in keys]
+            if page.items and not new:
+                break  # the server went round to a page we already have
+            sent = len(page.items) + len(page.problems)
+            last = page.links.get("last")
+            paging.read(
+                url, sent=sent, new=len(new), has_next="next" in page.links,
+                last_url=self._follow(last, url) if last else None,
+            )  # fmt: skip
             keys.update(key(item) for item in new)
             pages += 1
-            yield new
-            href = links.get("next")
+            yield Listed(new, page.links, page.problems)
+            href = page.links.get("next")
             url = self._follow(href, url) if href else None
+        paging.ended()
 
     def _get_page(self, url: str, fetched: set[str]) -> tuple[Any, str] | None:
         """GET `url`, handling redirects ourselves; None when they lead back to a page

@@ -9,6 +9,15 @@ therefore converted to `BILLING_TZ` before its date is taken: `2022-02-28T23:00:
 00:00 on 1 March in Madrid -> 1 March; `2022-02-28T22:59:59.999999999Z` is the last
 instant of 28 February in Madrid -> 28 February. Plain `YYYY-MM-DD` (and naive
 timestamps) are taken as written.
+
+The invoice list is read per account in date windows from the connection's `since`
+(default `DEFAULT_HISTORY_YEARS` back: a finance user expects an account's whole
+history, and walking back until a window comes back empty would stop at the first quiet
+year) to today. Each window overlaps the next by a day, so whether the API reads
+`end_date` as inclusive or exclusive (undocumented), every day is asked for; invoices
+answered twice are kept once. An account read through all its windows covers its
+invoices issued since `since`: older ones are outside what was asked, never taken as
+gone. An account the API refuses is reported and skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -30,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .base import ProviderClient, require
-from .errors import ProviderAuthError, ProviderBadPayload, ProviderError
+from .errors import ProviderAuthError, ProviderBadPayload, ProviderError, ends_listing
 from .http import HttpClient, TokenCache, error_field, json_body
 from .parsing import (
     as_date,
@@ -41,7 +50,7 @@ from .parsing import (
     as_str,
     field,
 )
-from .types import Account, BillingDetails, Invoice, InvoicePage, PublicLink
+from .types import Account, BillingDetails, Coverage, Invoice, InvoicePage, Problem, PublicLink
 
 BILLING_TZ = ZoneInfo("Europe/Madrid")
 
@@ -67,7 +76,7 @@ PAID_STATUS = "PAGADO"  # other values ("PENDIENTE", "DEVUELTO", ...) are an ope
 
 # -- listing ------------------------------------------------------------------------
 WINDOW_MONTHS = 12  # GUESS: the API accepts a one-year start_date..end_date range
-DEFAULT_HISTORY_MONTHS = 36
+DEFAULT_HISTORY_YEARS = 10
 DEFAULT_CURRENCY = "EUR"  # GUESS: the payload has no currency
 ZERO = Decimal("0.00")
 
@@ -166,10 +175,16 @@ def parse_invoice(payload: Any, *, account_id: str, currency: str) -> Invoice:
     )
 
 
+class InvoiceList(NamedTuple):
+    invoices: tuple[Invoice, ...]
+    problems: tuple[Problem, ...]
+
+
 def parse_invoice_list(
     payload: Any, *, currency: str, account_id: str | None = None
-) -> tuple[Invoice, ...]:
-    """A v2 invoice-list answer. `account_id` (the one asked for) wins over the payload's."""
+) -> InvoiceList:
+    """A v2 invoice-list answer: its invoices, and a problem for each entry that could not
+    be read (skipped). `account_id` (the one asked for) wins over the payload's."""
     where = "invoice list"
     if account_id is None:
         account_id = as_str(
@@ -177,13 +192,26 @@ def parse_invoice_list(
         ).strip()
         if not account_id:
             raise ProviderBadPayload(f"{where} account_id is empty")
-    invoices = field(payload, "invoices", default=None, where=where)
-    if invoices is None:
-        return ()
-    return tuple(
-        parse_invoice(item, account_id=account_id, currency=currency)
-        for item in as_list(invoices, where=f"{where} invoices")
-    )
+    entries = field(payload, "invoices", default=None, where=where)
+    if entries is None:
+        return InvoiceList((), ())
+    invoices: list[Invoice] = []
+    problems: list[Problem] = []
+    for item in as_list(entries, where=f"{where} invoices"):
+        try:
+            invoices.append(parse_invoice(item, account_id=account_id, currency=currency))
+        except ProviderBadPayload as exc:
+            number = item.get("number") if isinstance(item, Mapping) else None
+            number = number.strip()[:60] if isinstance(number, str) and number.strip() else None
+            problems.append(
+                Problem(
+                    what=f"MasStack invoice {account_id}/{number or '(without a number)'}",
+                    reason=str(exc),
+                    provider_id=f"{account_id}/{number}" if number else None,
+                    account_id=None if number else account_id,
+                )
+            )
+    return InvoiceList(tuple(invoices), tuple(problems))
 
 
 def parse_billing_details(payload: Any, *, account_id: str) -> BillingDetails:
@@ -222,17 +250,18 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def date_windows(
     since: dt.date, until: dt.date, *, months: int = WINDOW_MONTHS
 ) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive inclusive `(start, end)` windows covering `since..until`, oldest first."""
-    windows = []
-    index = 0
-    while True:
-        # Each start is computed from `since`, so month-end clamping never drifts.
-        start = add_months(since, index * months)
-        if start > until:
-            return windows
-        end = min(add_months(since, (index + 1) * months) - dt.timedelta(days=1), until)
+    """`(start, end)` windows covering `since..until`, oldest first, each at most `months`
+    long and starting on the day the one before it ends: read inclusive or exclusive,
+    together they ask for every day."""
+    windows: list[tuple[dt.date, dt.date]] = []
+    start = since
+    while start <= until:
+        end = min(add_months(start, months) - dt.timedelta(days=1), until)
         windows.append((start, end))
-        index += 1
+        if end >= until:
+            break
+        start = end
+    return windows
 
 
 def madrid_today() -> dt.date:
@@ -452,29 +481,53 @@ class MasStackClient(ProviderClient):
     def check(self) -> None:
         self.billing_details(self.accounts[0])
 
+    def since(self) -> dt.date:
+        """The oldest issue date a listing asks for."""
+        if self._since is not None:
+            return self._since
+        return add_months(self._today(), -12 * DEFAULT_HISTORY_YEARS) + dt.timedelta(days=1)
+
     def windows(self) -> list[tuple[dt.date, dt.date]]:
         """The `start_date..end_date` windows one listing walks, per account."""
-        today = self._today()
-        since = self._since or add_months(today, -DEFAULT_HISTORY_MONTHS) + dt.timedelta(days=1)
-        return date_windows(since, today)
+        return date_windows(self.since(), self._today())
 
     def iter_invoice_pages(self) -> Iterator[InvoicePage]:
-        windows = self.windows()
+        since, windows = self.since(), self.windows()
         total_pages = len(windows) * len(self.accounts)
         number = 0
-        for account in self.accounts:
+        if not windows:
+            return
+        self.tokens.get()  # a refused service account ends the listing, not one account
+        for done, account in enumerate(self.accounts):
             url = self.customers_url + self._path(INVOICES_PATH, account=account)
             seen: set[str] = set()  # an invoice may be answered for two windows
-            for start, end in windows:
-                payload = self.http.get_json(
-                    url, params={"start_date": start.isoformat(), "end_date": end.isoformat()}
+            try:
+                for index, (start, end) in enumerate(windows, start=1):
+                    payload = self.http.get_json(
+                        url, params={"start_date": start.isoformat(), "end_date": end.isoformat()}
+                    )
+                    listed = parse_invoice_list(payload, currency=self.currency, account_id=account)
+                    invoices = [
+                        invoice for invoice in listed.invoices if invoice.number not in seen
+                    ]
+                    seen.update(invoice.number for invoice in invoices)
+                    number += 1
+                    yield InvoicePage(
+                        tuple(invoices),
+                        number=number,
+                        total_pages=total_pages,
+                        problems=listed.problems,
+                        covers=(
+                            (Coverage(account_id=account, issued_from=since),)
+                            if index == len(windows)
+                            else ()
+                        ),
+                    )
+            except ProviderError as exc:
+                if ends_listing(exc):
+                    raise
+                problem = Problem(
+                    what=f"MasStack account {account}", reason=str(exc), account_id=account
                 )
-                invoices = []
-                for invoice in parse_invoice_list(
-                    payload, currency=self.currency, account_id=account
-                ):
-                    if invoice.number not in seen:
-                        seen.add(invoice.number)
-                        invoices.append(invoice)
-                number += 1
-                yield InvoicePage(tuple(invoices), number=number, total_pages=total_pages)
+                number = (done + 1) * len(windows)  # the account's windows are behind us
+                yield InvoicePage((), number=number, total_pages=total_pages, problems=(problem,))

@@ -44,14 +44,57 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """Something a listing could not read and skipped, so that the rest could be read.
+
+    What it keeps from being taken as gone upstream in this run: the invoice
+    `provider_id` names; else every invoice of the account `account_id` names; else,
+    with `whole_listing`, every invoice. A problem naming none of them (a batch size that
+    could not be read) only reports.
+    """
+
+    what: str  # e.g. "invoice 1-20241010-0-11111-4", "account test731993"
+    reason: str  # plain words, no secret
+    provider_id: str | None = None
+    account_id: str | None = None
+    whole_listing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """A part of the provider's invoices that a listing has returned completely.
+
+    An invoice the mirror holds inside it that the run did not see is gone upstream;
+    one outside every coverage of a run is not evidence of anything (an account that
+    could not be read, a date window the client did not ask for).
+    """
+
+    account_id: str | None = None  # None: every account
+    issued_from: dt.date | None = None  # None: however old
+
+
+@dataclass(frozen=True, slots=True)
 class InvoicePage:
-    """One page of an invoice listing, as the sync engine consumes it."""
+    """One page of an invoice listing, as the sync engine consumes it.
+
+    `number` counts the pages of the whole listing (1-based); a page that only carries
+    `covers` or `problems` (no invoices) repeats the number of the page before it.
+    `covers` and `problems` are what the listing knows once this page is read.
+    """
 
     invoices: tuple[Invoice, ...]
     number: int  # 1-based
     total_pages: int | None = None  # None when the provider does not say
     total_items: int | None = None
     batches: tuple[Batch, ...] = ()
+    covers: tuple[Coverage, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    # How many entries the provider sent on this page, read or not (None: `invoices`).
+    entries: int | None = None
+
+    @property
+    def sent(self) -> int:
+        return len(self.invoices) if self.entries is None else self.entries
 
 
 @dataclass(frozen=True, slots=True)

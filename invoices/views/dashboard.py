@@ -57,7 +57,7 @@ def invoice_filter_for(
     invoices = invoices_for_user(request.user, connections=connections).select_related(
         "connection", "batch", "account"
     )
-    return InvoiceFilter(request.GET, queryset=invoices, request=request)
+    return InvoiceFilter(request.GET, queryset=invoices, request=request, connections=connections)
 
 
 @login_required
@@ -69,8 +69,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     summary_key = invoice_summary_key(
         connections=connections, filters=filterset.form.cleaned_data, today=today
     )
-    totals = invoice_totals(invoices=invoices, cache_key=summary_key)
-    count = sum(currency.count for currency in totals)
+    gone_counted = filterset.gone_counted
+    totals = invoice_totals(invoices=invoices, gone_counted=gone_counted, cache_key=summary_key)
+    count = sum(currency.listed for currency in totals)  # the rows listed, gone or not
     grouped = request.GET.get("group") == "batch"
     table = InvoiceTable(
         invoices,
@@ -92,7 +93,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     groups = {}
     if grouped:
         batch_ids = {row.record.batch_id for row in table.page.object_list}
-        groups = invoice_batch_groups(invoices=invoices, batch_ids=batch_ids)
+        groups = invoice_batch_groups(
+            invoices=invoices, batch_ids=batch_ids, gone_counted=gone_counted
+        )
         table.grouped, table.groups = True, groups
     context: dict[str, Any] = {
         "filter": filterset,
@@ -103,6 +106,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "per_page": per_page,
         "per_page_choices": PER_PAGE_CHOICES,
         "count": count,
+        "gone_left_out": sum(currency.gone_left_out for currency in totals),
     }
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
     if request.htmx and not request.htmx.history_restore_request:

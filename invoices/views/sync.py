@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Role
 from ..selectors import connection_get, connection_overviews, connection_role, connections_for_user
-from ..sync import SyncAlreadyActive, sync_enqueue
+from ..sync import SyncAlreadyActive
+from ..tasks import sync_enqueue
 
 
 def _status(request: HttpRequest, pk: int, *, message: str = "") -> HttpResponse:

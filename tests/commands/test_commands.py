@@ -174,7 +174,7 @@ def test_sync_invoices_exits_non_zero_when_a_connection_fails(sandbox, settings)
     add_acronis(sandbox)
     sandbox.app.faults.add("status", status=503, path="/api/advanced-automation/")
 
-    with pytest.raises(CommandError, match="sync failed for: Acme"):
+    with pytest.raises(CommandError, match="sync failed or incomplete for: Acme"):
         run("sync_invoices")
 
     assert SyncRun.objects.get().error.endswith("HTTP 503")

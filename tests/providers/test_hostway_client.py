@@ -51,10 +51,16 @@ def test_sync_reads_every_invoice_of_every_account_exactly_once(connect, hostway
 
 
 def test_page_numbers_run_across_the_whole_sync(connect):
-    numbers = [page.number for page in connect().iter_invoice_pages()]
+    pages = list(connect().iter_invoice_pages())
+    numbers = [page.number for page in pages if page.invoices]
 
     assert numbers == list(range(1, len(numbers) + 1))
     assert len(numbers) > 5  # several accounts, one of them over two pages
+    # After each account, a page without invoices says it was read to its end; it
+    # repeats the number of the page before it.
+    markers = [(before, page) for before, page in zip(pages, pages[1:], strict=False)
+               if not page.invoices]  # fmt: skip
+    assert all(page.number == before.number and page.covers for before, page in markers)
 
 
 def test_absolute_and_relative_links_are_all_followed(sandbox, connect, hostway):
@@ -115,7 +121,20 @@ def test_a_listing_that_never_ends_is_cut_off(connect, hostway):
     client.max_pages = 3
 
     with pytest.raises(ProviderBadPayload, match="more than 3 pages"):
-        list(client.iter_invoices())
+        list(client.account_invoice_pages(hostway.big_account))
+
+
+def test_an_account_cut_off_is_a_problem_of_that_account_only(connect, hostway):
+    big, other = hostway.big_account, hostway.account_ids[0]
+    client = connect(page_size=40, accounts=[big, other])
+    client.max_pages = 3  # the big account has more than 120 invoices
+
+    pages = list(client.iter_invoice_pages())
+
+    problems = [problem for page in pages for problem in page.problems]
+    assert [(p.account_id, "more than 3 pages" in p.reason) for p in problems] == [(big, True)]
+    assert [c.account_id for page in pages for c in page.covers] == [other]
+    assert {i.account_id for page in pages for i in page.invoices} == {big, other}
 
 
 def test_credentials_are_never_sent_to_another_origin(sandbox, connect, hostway):
@@ -139,7 +158,21 @@ def test_wrong_password_is_an_auth_error_that_does_not_show_it(connect):
 
 def test_unknown_account_is_not_found_with_the_servers_message(connect):
     with pytest.raises(ProviderNotFound, match="Resource not found"):
-        list(connect(accounts=["test000000"]).iter_invoices())
+        list(connect().account_invoice_pages("test000000"))
+
+
+def test_an_unknown_account_is_reported_and_the_others_are_read(connect, hostway):
+    first, second = hostway.account_ids[:2]
+    pages = list(connect(accounts=[first, "test000000", second]).iter_invoice_pages())
+
+    problems = [problem for page in pages for problem in page.problems]
+    assert [(p.account_id, p.what) for p in problems] == [
+        ("test000000", "Hostway account test000000")
+    ]
+    assert "Resource not found" in problems[0].reason
+    assert [c.account_id for page in pages for c in page.covers] == [first, second]
+    counts = Counter(i.account_id for page in pages for i in page.invoices)
+    assert counts == {first: hostway.invoice_counts[first], second: hostway.invoice_counts[second]}
 
 
 def test_list_accounts_returns_every_account_with_its_currency(connect, hostway):

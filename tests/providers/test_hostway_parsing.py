@@ -30,7 +30,7 @@ def seed_payload() -> Any:
 
 
 def test_seed_page_parses_into_the_documented_invoice():
-    invoices, _ = parse_invoice_list(seed_payload(), account_id="test731993")
+    invoices = parse_invoice_list(seed_payload(), account_id="test731993").items
 
     assert invoices == [
         Invoice(
@@ -51,14 +51,14 @@ def test_seed_page_parses_into_the_documented_invoice():
 
 
 def test_seed_amount_is_exact_not_float():
-    (invoice,), _ = parse_invoice_list(seed_payload(), account_id="test731993")
+    (invoice,) = parse_invoice_list(seed_payload(), account_id="test731993").items
 
     assert invoice.total == Decimal("1023.72")
     assert str(invoice.total) == "1023.7200"
 
 
 def test_seed_next_link_is_found_and_resolves_against_the_base_url():
-    _, links = parse_invoice_list(seed_payload(), account_id="test731993")
+    links = parse_invoice_list(seed_payload(), account_id="test731993").links
 
     assert links["next"] == "{{APIBaseURL}}/accounts/test731993/invoices?page=2&pageSize=3"
     assert resolve_link(links["next"], f"{BASE}/accounts/test731993/invoices", BASE) == (
@@ -118,9 +118,9 @@ def test_page_that_is_not_a_list_object_is_bad_payload(payload):
 
 
 def test_accounts_page_uses_the_number_as_name():
-    accounts, _ = parse_account_list(
+    accounts = parse_account_list(
         {"list": [{"accountNumber": "test731993", "status": "active", "currency": "usd"}]}
-    )
+    ).items
 
     assert [(a.id, a.name, a.currency, a.status) for a in accounts] == [
         ("test731993", "test731993", "USD", "active")
@@ -270,7 +270,7 @@ def test_any_invoice_payload_is_an_invoice_or_bad_payload(payload):
 @given(payload=PAGES)
 def test_any_page_payload_is_invoices_and_links_or_bad_payload(payload):
     try:
-        invoices, links = parse_invoice_list(payload, account_id="a1", default_currency="USD")
+        invoices, links, _ = parse_invoice_list(payload, account_id="a1", default_currency="USD")
     except ProviderBadPayload:
         return
     assert all(isinstance(invoice, Invoice) for invoice in invoices)

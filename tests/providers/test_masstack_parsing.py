@@ -31,7 +31,7 @@ def invoice_list() -> dict:
 
 
 def test_paid_invoice_parses_exactly(invoice_list):
-    paid, _ = parse_invoice_list(invoice_list, currency="EUR")
+    paid, _ = parse_invoice_list(invoice_list, currency="EUR").invoices
 
     assert paid.provider_id == "ACC-100234/FA2024-000123"
     assert paid.number == "FA2024-000123"
@@ -56,7 +56,7 @@ def test_paid_invoice_parses_exactly(invoice_list):
 
 
 def test_pending_invoice_is_due_in_full(invoice_list):
-    _, pending = parse_invoice_list(invoice_list, currency="EUR")
+    _, pending = parse_invoice_list(invoice_list, currency="EUR").invoices
 
     assert pending.paid is False
     assert pending.raw_status == "PENDIENTE"
@@ -68,7 +68,7 @@ def test_pending_invoice_is_due_in_full(invoice_list):
 
 
 def test_requested_account_wins_over_payload_account(invoice_list):
-    invoices = parse_invoice_list(invoice_list, currency="USD", account_id="ACC-1")
+    invoices = parse_invoice_list(invoice_list, currency="USD", account_id="ACC-1").invoices
 
     assert {invoice.provider_id.split("/")[0] for invoice in invoices} == {"ACC-1"}
     assert {invoice.currency for invoice in invoices} == {"USD"}
@@ -90,7 +90,9 @@ def test_unknown_status_is_kept_verbatim_and_unpaid():
 
 
 def test_empty_invoice_list_parses_to_nothing():
-    assert parse_invoice_list({"account_id": "ACC-1", "invoices": []}, currency="EUR") == ()
+    listed = parse_invoice_list({"account_id": "ACC-1", "invoices": []}, currency="EUR")
+
+    assert listed.invoices == listed.problems == ()
 
 
 def test_invoice_without_number_is_a_bad_payload():
@@ -146,15 +148,31 @@ def test_public_link_without_a_url_is_a_bad_payload(payload):
         parse_public_link(payload)
 
 
-def test_windows_cover_the_period_without_gaps_or_overlap():
+def test_windows_cover_the_period_each_starting_on_the_day_the_one_before_ends():
+    """Whether the API reads end_date as inclusive or exclusive, every day is asked for."""
     windows = date_windows(dt.date(2021, 2, 28), dt.date(2024, 2, 27))
 
     assert windows == [
         (dt.date(2021, 2, 28), dt.date(2022, 2, 27)),
-        (dt.date(2022, 2, 28), dt.date(2023, 2, 27)),
-        (dt.date(2023, 2, 28), dt.date(2024, 2, 27)),
+        (dt.date(2022, 2, 27), dt.date(2023, 2, 26)),
+        (dt.date(2023, 2, 26), dt.date(2024, 2, 25)),
+        (dt.date(2024, 2, 25), dt.date(2024, 2, 27)),
     ]
     assert date_windows(dt.date(2024, 1, 2), dt.date(2024, 1, 1)) == []
+    assert date_windows(dt.date(2024, 1, 1), dt.date(2024, 1, 1)) == [
+        (dt.date(2024, 1, 1), dt.date(2024, 1, 1))
+    ]
+
+
+@pytest.mark.parametrize("years", [1, 3, 10, 11])
+def test_no_window_is_longer_than_a_year_and_together_they_miss_no_day(years):
+    since, until = dt.date(2016, 3, 1), dt.date(2016 + years, 2, 29 if years % 4 == 0 else 28)
+    windows = date_windows(since, until)
+
+    assert windows[0][0] == since and windows[-1][1] == until
+    assert all((end - start).days <= 365 for start, end in windows)
+    # Read exclusive of end_date, the next window still starts on that day.
+    assert all(nxt[0] == prev[1] for prev, nxt in zip(windows, windows[1:], strict=False))
 
 
 # -- property tests: odd but plausible payloads ------------------------------------
@@ -236,7 +254,7 @@ def _domain_or_bad_payload(parse, payload):
 def test_invoice_list_parses_or_raises_bad_payload(payload):
     result = _domain_or_bad_payload(lambda p: parse_invoice_list(p, currency="EUR"), payload)
 
-    assert result is None or all(isinstance(invoice, Invoice) for invoice in result)
+    assert result is None or all(isinstance(invoice, Invoice) for invoice in result.invoices)
 
 
 _sane_day = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2200, 1, 1))

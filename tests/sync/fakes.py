@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from invoices.providers import Account, Batch, Invoice, InvoicePage, ProviderUnavailable
+from invoices.providers.types import Coverage
 from invoices.providers.base import ProviderClient
 
 
@@ -49,7 +50,11 @@ class ScriptedClient(ProviderClient):
                 Batch(b, sum(1 for i in invoices if i.batch == b))
                 for b in sorted({i.batch for i in invoices if i.batch})
             )
-            yield InvoicePage(tuple(invoices), number, len(self.pages), batches=batches)
+            # Like a real client, the last page says the listing is complete.
+            covers = (Coverage(),) if number == len(self.pages) else ()
+            yield InvoicePage(
+                tuple(invoices), number, len(self.pages), batches=batches, covers=covers
+            )
 
     def list_accounts(self) -> list[Account]:  # pragma: no cover
         return []

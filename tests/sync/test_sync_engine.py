@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from invoices import sync as sync_module
+from invoices.sync import pull as pull_module
+from invoices.sync import write as write_module
 from invoices.models import Account, Batch, Connection, Invoice, SyncRun, SyncState
 from invoices.sync import SyncAlreadyActive, connection_sync, sync_run_create
 
@@ -181,7 +182,7 @@ def test_a_foreground_sync_refuses_while_another_runs(connection):
 def test_a_run_whose_worker_died_is_reaped(connection, settings):
     from django.utils import timezone
 
-    settings.SYNC_STALE_AFTER_SECONDS = 60
+    settings.SYNC_LEASE_SECONDS = 60
     dead = sync_run_create(connection=connection)
     SyncRun.objects.filter(pk=dead.pk).update(
         state=SyncState.RUNNING, heartbeat_at=timezone.now() - timezone.timedelta(minutes=5)
@@ -191,12 +192,12 @@ def test_a_run_whose_worker_died_is_reaped(connection, settings):
 
     dead.refresh_from_db()
     assert dead.state == SyncState.FAILED
-    assert "worker lost" in dead.error
+    assert "stopped responding" in dead.error
     assert run.state == SyncState.SUCCEEDED
 
 
 def test_progress_is_recorded_with_each_write(connection, monkeypatch):
-    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 6)
+    monkeypatch.setattr(pull_module, "WRITE_INVOICES", 6)
     seen = []
     connection_sync(
         connection=connection,
@@ -212,8 +213,8 @@ def test_pages_of_a_slow_provider_are_written_without_waiting_for_a_full_write(
 ):
     """Progress and the heartbeat move on when pages come slowly, not only every
     `WRITE_INVOICES` invoices (a run whose heartbeat stops is reaped as dead)."""
-    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 1_000_000)
-    monkeypatch.setattr(sync_module, "WRITE_SECONDS", 0)  # every page has waited long enough
+    monkeypatch.setattr(pull_module, "WRITE_INVOICES", 1_000_000)
+    monkeypatch.setattr(pull_module, "WRITE_SECONDS", 0)  # every page has waited long enough
     seen = []
     connection_sync(
         connection=connection,
@@ -226,7 +227,7 @@ def test_pages_of_a_slow_provider_are_written_without_waiting_for_a_full_write(
 
 def test_pages_that_arrived_before_a_provider_failure_are_kept(connection, monkeypatch):
     """Pages wait to be written together; a failure mid-way still writes those that came."""
-    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 100)
+    monkeypatch.setattr(pull_module, "WRITE_INVOICES", 100)
 
     run = sync(connection, [*paged([invoice(n) for n in range(6)], 2), []], fail_at_page=4)
 
@@ -315,7 +316,7 @@ def test_an_invoice_on_two_pages_is_one_row_with_the_later_values(
     connection, monkeypatch, write_invoices
 ):
     """Paging can shift while a sync reads: an invoice seen twice is one invoice."""
-    monkeypatch.setattr(sync_module, "WRITE_INVOICES", write_invoices)
+    monkeypatch.setattr(pull_module, "WRITE_INVOICES", write_invoices)
     later = invoice(2, total=Decimal("999.00"))
 
     run = sync(connection, [[invoice(1), invoice(2)], [later, invoice(3)]])
@@ -332,18 +333,18 @@ def test_a_write_that_fails_leaves_nothing_half_written_and_the_next_run_works(
     """A failure inside a write's transaction takes the whole write back (on
     PostgreSQL its temporary table too, or the next write could not create it)."""
     sync(connection, [[invoice(1, total=Decimal("1.00"))]])
-    real = sync_module.connection_data_changed
+    real = write_module.connection_data_changed
 
     def broken(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(sync_module, "connection_data_changed", broken)
+    monkeypatch.setattr(write_module, "connection_data_changed", broken)
     run = sync(connection, [[invoice(1, total=Decimal("2.00")), invoice(2)]])
 
     assert run.state == SyncState.FAILED
     assert list(Invoice.objects.values_list("provider_id", "total")) == [("inv-1", Decimal("1.00"))]
 
-    monkeypatch.setattr(sync_module, "connection_data_changed", real)
+    monkeypatch.setattr(write_module, "connection_data_changed", real)
     run = sync(connection, [[invoice(1, total=Decimal("2.00")), invoice(2)]])
 
     assert run.state == SyncState.SUCCEEDED

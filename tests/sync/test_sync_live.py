@@ -13,9 +13,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from invoices import sync as sync_module
+from invoices.sync import pull as pull_module
 from invoices.models import Connection, Invoice, SyncRun, SyncState
-from invoices.sync import connection_sync, sync_enqueue, sync_schedule_due
+from invoices.sync import connection_sync
+from invoices.tasks import sync_enqueue, sync_schedule_due
 
 from .fakes import ScriptedClient, invoice
 
@@ -134,8 +135,8 @@ def test_sync_memory_stays_bounded_as_the_data_grows(monkeypatch):
     The sync holds a constant number of pages (fetched ahead, waiting to be written);
     shrunk here so that the small run already fills them.
     """
-    monkeypatch.setattr(sync_module, "FETCH_AHEAD", 1)
-    monkeypatch.setattr(sync_module, "WRITE_INVOICES", 250)
+    monkeypatch.setattr(pull_module, "FETCH_AHEAD", 1)
+    monkeypatch.setattr(pull_module, "WRITE_INVOICES", 250)
 
     def peak(count: int) -> int:
         connection = Connection.objects.create(provider="acronis", name=f"m{count}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,11 @@ class Command(BaseCommand):
         hostway.add_argument(
             "--account", action="append", default=[], help="repeat; all accounts when omitted"
         )
+        hostway.add_argument(
+            "--currency",
+            default=None,
+            help="for invoices that name no currency, on accounts that name none",
+        )
 
         masstack = providers.add_parser("masstack", help="MasStack billing")
         common(masstack)
@@ -52,6 +59,12 @@ class Command(BaseCommand):
         masstack.add_argument("--service-account", required=True, type=Path, help="JSON file")
         masstack.add_argument("--org", required=True)
         masstack.add_argument("--account", action="append", required=True, help="repeat")
+        masstack.add_argument(
+            "--since",
+            type=_date,
+            default=None,
+            help="oldest issue date to read, YYYY-MM-DD (default: ten years back)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         provider = options["provider"]
@@ -81,10 +94,10 @@ def _settings_for(provider: str, options: dict[str, Any]) -> tuple[dict, dict]:
             {"client_id": options["client_id"], "client_secret": options["client_secret"]},
         )
     if provider == "hostway":
-        return (
-            {"base_url": options["base_url"], "accounts": options["account"]},
-            {"username": options["username"], "password": options["password"]},
-        )
+        config = {"base_url": options["base_url"], "accounts": options["account"]}
+        if options["currency"]:
+            config["currency"] = options["currency"].upper()
+        return config, {"username": options["username"], "password": options["password"]}
     path: Path = options["service_account"]
     try:
         service_account = json.loads(path.read_text())
@@ -94,13 +107,20 @@ def _settings_for(provider: str, options: dict[str, Any]) -> tuple[dict, dict]:
         raise CommandError(f"the service account file {path} is not valid JSON") from None
     if not isinstance(service_account, dict):
         raise CommandError(f"the service account file {path} is not a JSON object")
-    return (
-        {
-            "billing_url": options["billing_url"],
-            "customers_url": options["customers_url"],
-            "token_url": options["token_url"],
-            "org": options["org"],
-            "accounts": options["account"],
-        },
-        {"service_account": service_account},
-    )
+    config = {
+        "billing_url": options["billing_url"],
+        "customers_url": options["customers_url"],
+        "token_url": options["token_url"],
+        "org": options["org"],
+        "accounts": options["account"],
+    }
+    if options["since"] is not None:
+        config["since"] = options["since"].isoformat()
+    return config, {"service_account": service_account}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2016-01-31") from None

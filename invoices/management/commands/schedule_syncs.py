@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from invoices.sync import sync_schedule_due
+from invoices.tasks import sync_schedule_due
 
 
 class Command(BaseCommand):

@@ -6,13 +6,22 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from invoices.models import Connection, SyncRun, SyncState
 from invoices.sync import SyncAlreadyActive, connection_sync
 
+# Exit statuses besides 0 (every connection synced) and 1 (a sync failed or completed
+# with problems): some were skipped because another sync of them was already running.
+EXIT_SKIPPED = 3
+
 
 class Command(BaseCommand):
-    help = "Pull invoices from the providers into the local mirror, now, in this process."
+    help = (
+        "Pull invoices from the providers into the local mirror, now, in this process. "
+        "Exits 0 when every connection synced, 1 when a sync failed or completed with "
+        f"problems, {EXIT_SKIPPED} when some were only skipped (already running)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--connection", help="connection name (default: all)")
@@ -25,7 +34,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no connection named '{options['connection']}'")
         if not connections:
             raise CommandError("no connections yet: add one with `manage.py add_connection`")
-        failed = []
+        failed, skipped = [], []
         for connection in connections:
             try:
                 run = connection_sync(
@@ -33,15 +42,19 @@ class Command(BaseCommand):
                 )
             except SyncAlreadyActive as exc:
                 self._end_progress()
-                self.stdout.write(self.style.WARNING(f"{connection.name}: skipped, {exc}"))
-                failed.append(connection.name)
+                self.stdout.write(self.style.WARNING(f"{connection.name}: {_skipped(exc)}"))
+                skipped.append(connection.name)
                 continue
             self._end_progress()
             self.stdout.write(self._summary(connection, run))
             if run.state != SyncState.SUCCEEDED:
                 failed.append(connection.name)
         if failed:
-            raise CommandError(f"sync failed for: {', '.join(failed)}")
+            raise CommandError(f"sync failed or incomplete for: {', '.join(failed)}")
+        if skipped:
+            raise CommandError(
+                f"skipped (already running): {', '.join(skipped)}", returncode=EXIT_SKIPPED
+            )
 
     _progress_shown = False
 
@@ -74,4 +87,23 @@ class Command(BaseCommand):
         )
         if run.state == SyncState.SUCCEEDED:
             return self.style.SUCCESS(f"{connection.name}: ok, {counts}")
+        if run.state == SyncState.PARTIAL:
+            lines = [f"{connection.name}: completed with problems, {counts}"]
+            lines += [f"  - {p['what']}: {p['reason']}" for p in run.problems]
+            if run.problem_count > len(run.problems):
+                lines.append(f"  … {run.problem_count} problems in all")
+            return self.style.WARNING("\n".join(lines))
         return self.style.ERROR(f"{connection.name}: FAILED: {run.error} ({counts})")
+
+
+def _skipped(exc: SyncAlreadyActive) -> str:
+    """`skipped: already running (run 12, started 2026-12-01 20:55 UTC)`."""
+    run = exc.run
+    if run is None:
+        return "skipped: already running"
+    when = run.started_at or run.queued_at
+    state = "running" if run.state == SyncState.RUNNING else "queued"
+    return (
+        f"skipped: already {state} (run {run.pk}, "
+        f"{'started' if run.started_at else 'queued'} {timezone.localtime(when):%Y-%m-%d %H:%M %Z})"
+    )

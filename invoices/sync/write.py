@@ -1,0 +1,265 @@
+"""Writing a sync's pages: prepared outside the lock, then one short transaction.
+
+Each write first does what needs no lock: it records accounts and batches (kept even if
+the invoices' write fails: they are the provider's too), looks up the fingerprints the
+mirror already has, and builds the rows. Then one transaction writes the invoices with
+the run's progress, which is also the run's fence (see `runs.run_update`): a run that
+lost its lease writes nothing. The transaction is never open while waiting for the
+provider.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connection as db_connection
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import Account, Batch, Connection, Invoice, InvoiceStatus, SyncRun, batch_sort_key
+from ..providers import types as domain
+from .runs import run_update
+from .upsert import FINGERPRINT, LOOKUP_FIELDS, chunks, invoices_upsert
+
+
+class Lookups:
+    """Provider id -> primary key of accounts and batches, filled as a run goes.
+
+    Bounded by the number of accounts and batches, not invoices.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.accounts: dict[str, tuple[int, str]] = {}
+        self.batches: dict[str, tuple[int, int | None]] = {}
+
+    def account_ids(self, invoices: Iterable[domain.Invoice]) -> dict[str, int]:
+        wanted = {inv.account_id: inv for inv in invoices}
+        stale = {
+            key: inv
+            for key, inv in wanted.items()
+            if key not in self.accounts or self.accounts[key][1] != inv.account_name
+        }
+        if stale:
+            # The name follows the provider; the currency is the one the account was first
+            # seen with (an account may be invoiced in several: it names none of them).
+            Account.objects.bulk_create(
+                [
+                    Account(
+                        connection=self.connection,
+                        provider_id=key,
+                        name=inv.account_name,
+                        currency=inv.currency,
+                    )
+                    for key, inv in stale.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["connection", "provider_id"],
+                update_fields=["name"],
+            )
+            rows = Account.objects.filter(connection=self.connection, provider_id__in=stale)
+            for pk, key, name in rows.values_list("pk", "provider_id", "name"):
+                self.accounts[key] = (pk, name)
+        return {key: self.accounts[key][0] for key in wanted}
+
+    def batch_ids(self, page: domain.InvoicePage) -> dict[str, int]:
+        sizes = {batch.number: batch.size for batch in page.batches}
+        wanted = {inv.batch for inv in page.invoices if inv.batch} | set(sizes)
+        stale = {
+            number
+            for number in wanted
+            if number not in self.batches
+            or (number in sizes and self.batches[number][1] != sizes[number])
+        }
+        if stale:
+            # A size is written only where this page reports it; a batch seen on an
+            # invoice alone (e.g. Acronis' wrapped shape has no Batches) keeps its size.
+            reported = [number for number in stale if number in sizes]
+            unreported = [number for number in stale if number not in sizes]
+            Batch.objects.bulk_create(
+                [self._batch(n, size=sizes[n]) for n in reported],
+                update_conflicts=True,
+                unique_fields=["connection", "number"],
+                update_fields=["size"],
+            )
+            Batch.objects.bulk_create([self._batch(n) for n in unreported], ignore_conflicts=True)
+            rows = Batch.objects.filter(connection=self.connection, number__in=stale)
+            for pk, number, size in rows.values_list("pk", "number", "size"):
+                self.batches[number] = (pk, size)
+        return {number: self.batches[number][0] for number in wanted}
+
+    def _batch(self, number: str, size: int | None = None) -> Batch:
+        return Batch(
+            connection=self.connection, number=number, sort_key=batch_sort_key(number), size=size
+        )
+
+
+def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups) -> None:
+    """Write the invoices of `pages` and the run's progress (`LeaseLost`: nothing written)."""
+    if not pages:
+        return
+    connection = run.connection
+    invoices = {inv.provider_id: inv for page in pages for inv in page.invoices}  # last wins
+    account_ids = lookups.account_ids(invoices.values())
+    batch_ids: dict[str, int] = {}
+    for page in pages:
+        batch_ids.update(lookups.batch_ids(page))
+    known, returning = _known_fingerprints(connection, list(invoices))
+    make_row = row_maker(run, account_ids, batch_ids)
+    rows: list[tuple[Any, ...]] = []
+    unchanged: list[str] = []
+    created = 0
+    for provider_id, inv in invoices.items():
+        row = make_row(inv)
+        if known.get(provider_id) == row[FINGERPRINT]:
+            unchanged.append(provider_id)
+        else:
+            created += provider_id not in known
+            rows.append(row)
+    last = pages[-1]
+    pages_done = max(run.pages_done, last.number)
+    with transaction.atomic():
+        run_update(
+            run,
+            pages_done=pages_done,
+            pages_total=(
+                max(last.total_pages, pages_done) if last.total_pages is not None else None
+            ),
+            created=run.created + created,
+            updated=run.updated + len(rows) - created,
+            unchanged=run.unchanged + len(unchanged),
+        )
+        invoices_upsert(rows)
+        for chunk in chunks(unchanged):
+            Invoice.objects.filter(connection=connection, provider_id__in=chunk).update(
+                last_seen_run=run, missing=False
+            )
+        if rows or returning:
+            connection_data_changed(connection_ids=[connection.pk])
+
+
+def _known_fingerprints(
+    connection: Connection, provider_ids: list[str]
+) -> tuple[dict[str, str], bool]:
+    """The fingerprints the mirror holds for these invoices, and whether any of them is
+    marked missing (it is back)."""
+    known: dict[str, str] = {}
+    returning = False
+    for chunk in chunks(provider_ids):
+        # No ORDER BY: the model's default order would let the planner walk the whole
+        # connection in issue-date order instead of probing (connection, provider id).
+        for provider_id, digest, missing in (
+            Invoice.objects.filter(connection=connection, provider_id__in=chunk)
+            .order_by()
+            .values_list("provider_id", "fingerprint", "missing")
+        ):
+            known[provider_id] = digest
+            returning = returning or missing
+    return known, returning
+
+
+def row_maker(
+    run: SyncRun, account_ids: dict[str, int], batch_ids: dict[str, int]
+) -> Callable[[domain.Invoice], tuple[Any, ...]]:
+    """A function making one invoice's row: its values in `SYNC_COLUMNS` order, adapted
+    for the database (what each field's `get_db_prep_save` ends in, called directly:
+    the values are already typed, so the ORM's conversions before it have nothing to
+    do). What rows share is adapted once.
+
+    The row's fingerprint is a digest of the values it stores about the invoice (all
+    but the bookkeeping after it), so a sync rewrites an invoice exactly when a value
+    it stores would change.
+    """
+    ops = connections[DEFAULT_DB_ALIAS].ops
+    day = ops.adapt_datefield_value
+    instant = ops.adapt_datetimefield_value
+    money = functools.partial(ops.adapt_decimalfield_value, max_digits=19, decimal_places=4)
+    # The extras as JSON text, which both databases' JSON columns take (on SQLite it is
+    # what `adapt_json_value` makes; PostgreSQL's COPY parses it), once per distinct value.
+    extras: dict[tuple[tuple[str, str], ...], str] = {}
+    connection_id, run_id = run.connection_id, run.pk
+    now = instant(timezone.now())
+    statuses = {True: InvoiceStatus.PAID.value, False: InvoiceStatus.UNPAID.value}
+
+    def row(inv: domain.Invoice) -> tuple[Any, ...]:
+        extra = extras.get(inv.extra)
+        if extra is None:
+            extra = extras[inv.extra] = json.dumps(dict(inv.extra))
+        values = (
+            connection_id,
+            account_ids[inv.account_id],
+            batch_ids.get(inv.batch) if inv.batch else None,
+            inv.provider_id,
+            inv.number,
+            inv.account_name[:255],
+            day(inv.issue_date),
+            day(inv.scheduled_date),
+            instant(inv.created_at),
+            day(inv.payment_date),
+            money(_money(inv.total)),
+            money(_money(inv.amount_due)),
+            inv.currency.upper()[:3],
+            statuses[inv.paid],
+            inv.raw_status[:100],
+            inv.incasso,
+            inv.exported,
+            instant(inv.exported_at),
+            inv.delivery_error or "",
+            inv.description[:500],
+            extra,
+        )
+        digest = hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+        return (
+            *values,
+            digest,
+            False,  # missing
+            run_id,  # last_seen_run
+            now,  # first_seen_at (an update keeps the old one)
+            now,  # updated_at
+        )
+
+    return row
+
+
+def _money(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.0001"))
+
+
+def connection_data_changed(*, connection_ids: Iterable[int]) -> None:
+    """Record that these connections' invoices changed: what was cached about them
+    (see `selectors.invoice_totals`) is no longer served.
+
+    Call it inside the transaction that writes the invoices: the new version becomes
+    visible together with the rows it stands for.
+    """
+    Connection.objects.filter(pk__in=list(connection_ids)).update(
+        data_version=F("data_version") + 1
+    )
+
+
+def database_statistics_refresh(*, lookups_only: bool = False) -> None:
+    """Let the planner know the invoice table's shape after it changed.
+
+    Without statistics SQLite may sort a whole scope instead of walking the list's
+    index, and PostgreSQL looks a write's invoices up through the connection alone
+    instead of (connection, provider id), reading every row of it. PostgreSQL's
+    autovacuum catches up eventually; a sync growing a table from nothing cannot wait
+    for it. `lookups_only`: only what a sync's own lookups need (PostgreSQL then
+    samples two columns, a quarter of the work; SQLite's `optimize` decides itself).
+    """
+    with db_connection.cursor() as cursor:
+        if db_connection.vendor == "sqlite":
+            cursor.execute("PRAGMA optimize")
+        elif db_connection.vendor == "postgresql":
+            quote = db_connection.ops.quote_name
+            target = quote(Invoice._meta.db_table)
+            if lookups_only:
+                columns = [Invoice._meta.get_field(name).column for name in LOOKUP_FIELDS]
+                target += f" ({', '.join(quote(column) for column in columns)})"
+            cursor.execute(f"ANALYZE {target}")
