@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from .factories import Mirror, build_mirror
+from .factories import Mirror, build_mirror, pin_today
+
+
+@pytest.fixture(autouse=True)
+def _one_today(monkeypatch) -> None:
+    """One "today" per test, even across midnight (see `factories.pin_today`)."""
+    pin_today(monkeypatch)
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 Connection A "Alpha" (Acronis, EUR, 14-day terms, two batches) and B "Bravo" (Hostway,
 USD, 30-day terms, no batches). Dates are days before `timezone.localdate()`, so the
-overdue flags hold whatever day the tests run. Invoice numbers are `INV-A01`… and
-`INV-B01`…; ids follow the numbers (created in order), which the sort tests rely on.
+overdue flags hold whatever day the tests run; `pin_today` (autouse in conftest) keeps
+that day the same for the whole test, even one that runs across midnight. Invoice
+numbers are `INV-A01`… and `INV-B01`…; ids follow the numbers (created in order), which
+the sort tests rely on.
 
 Featured invoices (ago = days before today; err = has a delivery error):
 
@@ -52,6 +54,19 @@ class Mirror:
     batches: dict[str, Batch]
     invoices: dict[str, Invoice] = field(default_factory=dict)
     users: dict[str, Any] = field(default_factory=dict)
+
+
+def pin_today(monkeypatch: Any) -> None:
+    """`timezone.localdate()` (no argument) answers the day of this instant, in the
+    active zone, for the rest of the test: the mirror's dates, the views' "today" and
+    the test's own expectations all agree even if the clock passes midnight meanwhile."""
+    instant = timezone.now()
+    real = timezone.localdate
+
+    def localdate(value: dt.datetime | None = None, timezone: Any = None) -> dt.date:
+        return real(instant if value is None else value, timezone)
+
+    monkeypatch.setattr("django.utils.timezone.localdate", localdate)
 
 
 def days_ago(days: int) -> dt.date:
