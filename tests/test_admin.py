@@ -250,3 +250,43 @@ def test_totals_of_the_old_connection_are_fresh_after_an_invoice_is_moved_away(
     change_invoice(admin_client, mirror.invoices["INV-A01"], connection=str(mirror.bravo.pk))
 
     assert eur(finance) == ("17 invoices", "€1,584.24")
+
+
+# -- MasStack's history start ------------------------------------------------------------
+
+
+@pytest.fixture
+def masstack_connection(mirror: Mirror) -> Connection:
+    return Connection.objects.create(
+        provider="masstack",
+        name="MS",
+        config={"billing_url": "http://127.0.0.1:9/v1/", "org": "o", "accounts": ["a"]},
+        credentials={"service_account": {"private_key": "not-shown"}},
+    )
+
+
+def test_a_masstack_connection_s_history_start_is_edited_as_a_date(
+    admin_client, masstack_connection
+):
+    url = reverse("admin:invoices_connection_change", args=[masstack_connection.pk])
+    data = form_data(admin_client.get(url), "connection_form")
+    assert data["since"] == ""
+
+    response = admin_client.post(url, {**data, "since": "2014-03-01"})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    masstack_connection.refresh_from_db()
+    assert masstack_connection.config["since"] == "2014-03-01"
+    assert masstack_connection.config["accounts"] == ["a"]  # the rest of the settings kept
+    assert masstack_connection.credentials == {"service_account": {"private_key": "not-shown"}}
+
+    data = form_data(admin_client.get(url), "connection_form")
+    admin_client.post(url, {**data, "since": ""})
+    masstack_connection.refresh_from_db()
+    assert "since" not in masstack_connection.config  # back to the default (ten years)
+
+
+def test_other_providers_have_no_history_start(admin_client, secret_connection):
+    url = reverse("admin:invoices_connection_change", args=[secret_connection.pk])
+
+    assert "since" not in form_data(admin_client.get(url), "connection_form")

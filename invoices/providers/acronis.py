@@ -394,6 +394,8 @@ class AcronisClient(ProviderClient):
         page_size: int = DEFAULT_PAGE_SIZE,
         **http_options: Any,
     ) -> None:
+        # A test seam, not an HTTP option: the clock token lifetimes are measured by.
+        self._clock = http_options.pop("clock", time.time)
         self.root_url = root_url
         self.currency = currency
         self.page_size = page_size
@@ -407,7 +409,7 @@ class AcronisClient(ProviderClient):
             error_message=self._token_error_message,
             **http_options,
         )
-        self.tokens = TokenCache(self._fetch_token)
+        self.tokens = TokenCache(self._fetch_token, clock=self._clock)
         self.http = HttpClient(
             root_url + API_PATH,
             provider=self.name,
@@ -470,7 +472,7 @@ class AcronisClient(ProviderClient):
             lifetime = parsing.as_int(
                 parsing.field(payload, "expires_in", where=where), where=f"{where}.expires_in"
             )
-            expires_at = time.time() + lifetime
+            expires_at = self._clock() + lifetime
         return token, expires_at
 
     # -- invoices ----------------------------------------------------------------

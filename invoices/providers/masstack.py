@@ -364,6 +364,8 @@ class MasStackClient(ProviderClient):
         today: Callable[[], dt.date] = madrid_today,
         **http_options: Any,
     ) -> None:
+        # A test seam, not an HTTP option: the clock token lifetimes are measured by.
+        self._clock = http_options.pop("clock", time.time)
         self.billing_url = _base(billing_url, "billing_url")
         self.customers_url = _base(customers_url, "customers_url")
         self.token_url = _base(token_url, "token_url").rstrip("/")
@@ -378,7 +380,7 @@ class MasStackClient(ProviderClient):
         self._auth_http = HttpClient(
             self.token_url, provider=self.name, error_message=_error_message, **http_options
         )
-        self.tokens = TokenCache(self._fetch_token)
+        self.tokens = TokenCache(self._fetch_token, clock=self._clock)
         # One client for both APIs (Customers calls use absolute URLs), one token cache.
         self.http = HttpClient(
             self.billing_url,
@@ -453,7 +455,7 @@ class MasStackClient(ProviderClient):
             if expires_in is None
             else float(as_decimal(expires_in, where="token expires_in"))
         )
-        return token, time.time() + max(lifetime, 0.0)
+        return token, self._clock() + max(lifetime, 0.0)
 
     # -- reads -----------------------------------------------------------------
 

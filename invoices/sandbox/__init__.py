@@ -1,5 +1,6 @@
 """Faithful stand-ins for the vendor APIs, for the demo (`make run`) and the tests."""
 
-from .core import Fault, Faults, SandboxApp, SandboxConfig, SandboxServer
+from .app import SandboxApp, SandboxServer
+from .core import Fault, Faults, SandboxConfig
 
 __all__ = ["Fault", "Faults", "SandboxApp", "SandboxConfig", "SandboxServer"]

@@ -33,7 +33,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .core import SandboxApp, VendorSandbox, bearer, json_response
+from .core import Host, VendorSandbox, bearer, json_response
 
 API = "/api/advanced-automation/v1"
 TOKEN_PATH = "/api/2/idp/token"  # noqa: S105 - a URL path, not a secret
@@ -197,11 +197,9 @@ def _pdf(lines: Iterable[str]) -> bytes:
 class AcronisSandbox(VendorSandbox):
     prefixes = ("/api/",)
 
-    def __init__(self, sandbox: SandboxApp, *, today: dt.date | None = None) -> None:
+    def __init__(self, sandbox: Host, *, today: dt.date | None = None) -> None:
         super().__init__(sandbox)
-        #: True/False forces the wrapped (OpenAPI) / top-level (how-to) answer;
-        #: None alternates by page: odd pages top-level with Batches, even pages wrapped.
-        self.wrapped_shape: bool | None = None
+        self.reset()
         self.today = today or dt.datetime.now(dt.UTC).date()
         self.seed = self.config.seed
         self._lock = threading.Lock()
@@ -214,6 +212,22 @@ class AcronisSandbox(VendorSandbox):
         self._shift = (key >> 48) % _GUID_SPACE
         self._unmult = pow(self._mult, -1, _GUID_SPACE)
         self.partner_number = 10000 + int.from_bytes(_hash(self.seed, "partner", size=4)) % 90000
+
+    def reset(self) -> None:
+        #: True/False forces the wrapped (OpenAPI) / top-level (how-to) answer;
+        #: None alternates by page: odd pages top-level with Batches, even pages wrapped.
+        self.wrapped_shape: bool | None = None
+        # Quirks a test may switch on (a real server might have any of them):
+        #: serve at most this many invoices a page, whatever PageSize asked (silently)
+        self.page_size_cap: int | None = None
+        #: Paging fields left out of every answer (e.g. {"AmountOfPages"})
+        self.paging_omitted: set[str] = set()
+        #: pages answered with no invoices, the Paging as if they had them
+        self.empty_pages: set[int] = set()
+        #: invoice index -> payload fields replaced (e.g. {"Total": "n/a"}: unreadable)
+        self.broken: dict[int, dict[str, Any]] = {}
+        #: added to AmountRecordsFound from this page on (a total changing mid-listing)
+        self.found_drift: tuple[int, int] | None = None
 
     def _layout(self) -> None:
         """Batch sizes and first indexes: the few numbers that place invoice i in time."""
@@ -412,17 +426,23 @@ class AcronisSandbox(VendorSandbox):
         size = _query_int(request, "PageSize")
         if page < 1 or size < 1:
             raise BadRequest("Page and PageSize must be positive.")
-        size = min(size, MAX_PAGE_SIZE)
+        size = min(size, MAX_PAGE_SIZE, self.page_size_cap or MAX_PAGE_SIZE)
         indexes, found = self._select(request, page, size)
-        invoices = [self.invoice(i) for i in indexes]
+        invoices = [{**self.invoice(i), **self.broken.get(i, {})} for i in indexes]
+        if page in self.empty_pages:
+            invoices = []
         paging: dict[str, Any] = {
             "AmountTotalItems": self.total,
             "AmountRecordsFound": found,
             "AmountOfPages": math.ceil(found / size),
         }
+        if self.found_drift is not None and page >= self.found_drift[0]:
+            paging["AmountRecordsFound"] += self.found_drift[1]
+        for name in self.paging_omitted:
+            paging.pop(name, None)
         wrapped = self.wrapped_shape if self.wrapped_shape is not None else page % 2 == 0
         if wrapped:
-            del paging["AmountTotalItems"]  # the doc warns it can be absent
+            paging.pop("AmountTotalItems", None)  # the doc warns it can be absent
             return json_response(
                 {"InvoicesPagedSearchResult": {"Invoices": invoices, "Paging": paging}}
             )

@@ -14,6 +14,7 @@ GUESSES (undocumented): HTTP Basic auth; the wrapper keys other than
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import random
@@ -26,7 +27,7 @@ from urllib.parse import urlencode
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .core import SandboxApp, VendorSandbox, json_response
+from .core import Host, VendorSandbox, json_response
 
 NO_PAGING_LIMIT = 100  # more items than this without paging -> 303 to page=1&pageSize=100
 MAX_PAGE_SIZE = 400
@@ -51,7 +52,7 @@ STATUS_NAMES = {
 class HostwaySandbox(VendorSandbox):
     prefixes = ("/accounts",)
 
-    def __init__(self, sandbox: SandboxApp) -> None:
+    def __init__(self, sandbox: Host) -> None:
         super().__init__(sandbox)
         rng = random.Random(f"hostway-{self.config.seed}")
         count = self.config.hostway_accounts
@@ -98,9 +99,15 @@ class HostwaySandbox(VendorSandbox):
         self.invoice_counts: dict[str, int] = {
             account_id: len(items) for account_id, items in self.invoices.items()
         }
+        self._pristine = copy.deepcopy(self.invoices)
+        self.reset()
+
+    def reset(self) -> None:
         #: test switch: the last page also gets a bad `next` link, to "past_end" (a page
         #: past the end, which the server 303s to the start) or to "start" (page 1).
         self.last_page_next: str | None = None
+        # Tests may change the data (an invoice without a currency, an emptied account).
+        self.invoices = copy.deepcopy(self._pristine)
 
     def rules(self) -> Iterable[Rule]:
         return [

@@ -132,11 +132,19 @@ class MasStackSandbox(VendorSandbox):
         self.http_link_account = ids[min(3, len(ids) - 1)]
         self._lock = threading.Lock()
         self._data: _Data | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        #: GUESS switched: read end_date as exclusive, and list by issue date only (a
+        #: vendor that does would never answer an invoice dated on a window's last day)
+        self.end_exclusive = False
+        #: the sandbox's own "today" (None: Madrid's real one)
+        self.today_override: dt.date | None = None
 
     # -- data -------------------------------------------------------------------
 
     def today(self) -> dt.date:
-        return dt.datetime.now(MADRID).date()
+        return self.today_override or dt.datetime.now(MADRID).date()
 
     def data(self) -> _Data:
         today = self.today()
@@ -361,11 +369,15 @@ class MasStackSandbox(VendorSandbox):
             return self.error(400, "end_date is before start_date")
         if (end - start).days >= MAX_WINDOW_DAYS:
             return self.error(400, f"the period is longer than {MAX_WINDOW_DAYS} days")
-        rows = [
-            row.wire
-            for row in self.invoices(account)
-            if start <= row.issue_date <= end or (row.cycle_start <= end and row.cycle_end >= start)
-        ]
+        if self.end_exclusive:
+            rows = [row.wire for row in self.invoices(account) if start <= row.issue_date < end]
+        else:
+            rows = [
+                row.wire
+                for row in self.invoices(account)
+                if start <= row.issue_date <= end
+                or (row.cycle_start <= end and row.cycle_end >= start)
+            ]
         return json_response(
             {
                 "account_id": account,

@@ -180,6 +180,80 @@ def test_sync_invoices_exits_non_zero_when_a_connection_fails(sandbox, settings)
     assert SyncRun.objects.get().error.endswith("HTTP 503")
 
 
+def test_a_sync_that_is_already_running_is_skipped_and_says_which_run(sandbox):
+    """Not a failure: another sync of the connection is under way (a live lease)."""
+    from django.utils import timezone
+
+    add_acronis(sandbox)
+    started = timezone.now()
+    running = SyncRun.objects.create(
+        connection=Connection.objects.get(name="Acme"),
+        state=SyncState.RUNNING,
+        started_at=started,
+        heartbeat_at=started,
+    )
+    out = StringIO()
+
+    with pytest.raises(CommandError) as raised:
+        call_command("sync_invoices", stdout=out, stderr=StringIO())
+
+    assert raised.value.returncode == 3
+    assert str(raised.value) == "skipped (already running): Acme"
+    assert "failed" not in out.getvalue()
+    local = timezone.localtime(started)
+    assert f"Acme: skipped: already running (run {running.pk}, started {local:%Y-%m-%d %H:%M}" in (
+        out.getvalue()
+    )
+
+
+def test_a_sync_with_problems_lists_them_and_exits_non_zero(sandbox):
+    add_acronis(sandbox)
+    bad = sandbox.app.acronis.invoice(3)
+    sandbox.app.acronis.broken = {3: {"Total": "n/a"}}
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="sync failed or incomplete for: Acme"):
+        call_command("sync_invoices", stdout=out, stderr=StringIO())
+
+    assert "Acme: completed with problems" in out.getvalue()
+    assert f"  - Acronis invoice {bad['InvoiceNumber']}: Acronis invoice {bad['Id']}.Total" in (
+        out.getvalue()
+    )
+
+
+def test_add_masstack_with_a_start_date_for_the_history(sandbox):
+    config, _ = sandbox.app.masstack.connection(sandbox.url)
+    run(
+        "add_connection", "masstack", "--name", "MS",
+        "--billing-url", config["billing_url"], "--customers-url", config["customers_url"],
+        "--token-url", config["token_url"], "--service-account", str(SERVICE_ACCOUNT_FILE),
+        "--org", config["org"], "--account", config["accounts"][0], "--since", "2012-01-31",
+    )  # fmt: skip
+
+    assert Connection.objects.get(name="MS").config["since"] == "2012-01-31"
+
+
+def test_a_start_date_that_is_no_date_is_refused_in_plain_words(sandbox):
+    with pytest.raises(CommandError, match="'31/01/2012' is not a date like 2016-01-31"):
+        run(
+            "add_connection", "masstack", "--name", "MS", "--billing-url", "https://b/",
+            "--customers-url", "https://c/", "--token-url", "https://t/",
+            "--service-account", str(SERVICE_ACCOUNT_FILE), "--org", "o", "--account", "a",
+            "--since", "31/01/2012",
+        )  # fmt: skip
+    assert not Connection.objects.exists()
+
+
+def test_add_hostway_with_a_default_currency(sandbox):
+    run(
+        "add_connection", "hostway", "--name", "HW", "--base-url", sandbox.url,
+        "--username", sandbox.app.config.hostway_username,
+        "--password", sandbox.app.config.hostway_password, "--currency", "cad",
+    )  # fmt: skip
+
+    assert Connection.objects.get(name="HW").config["currency"] == "CAD"
+
+
 def test_sync_invoices_with_an_unknown_connection():
     with pytest.raises(CommandError, match="no connection named 'nope'"):
         run("sync_invoices", "--connection", "nope")

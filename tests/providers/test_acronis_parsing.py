@@ -285,6 +285,17 @@ def _changes(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 _SEED = parsing.loads(FIXTURE.read_bytes())
 _INVOICE_KEYS = list(_SEED["Invoices"][0])
+# Fields the client does not read: whatever they hold, the invoice parses.
+_UNREAD = {
+    "Tenant",
+    "SendByEmail",
+    "InvoicerDeleted",
+    "InvoiceXml",
+    "InvoiceQueueId",
+    "InvoiceQueueLastUpdateTime",
+    "InvoiceQueueErrorCount",
+    "IsConsolidateBillingStructure",
+}
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -294,6 +305,8 @@ def test_odd_invoices_parse_or_raise_bad_payload(index: int, changes: dict[str, 
     try:
         invoice = parse_invoice(raw, currency="EUR")
     except ProviderBadPayload:
+        # Only a field the invoice is read from can make it unreadable.
+        assert not set(changes) <= _UNREAD, changes
         return
     assert isinstance(invoice, Invoice)
     assert type(invoice.total) is Decimal
@@ -330,3 +343,159 @@ def test_odd_pages_parse_or_raise_bad_payload(
     assert all(isinstance(item, Invoice) for item in result.invoices)
     assert result.total_pages is None or result.total_pages >= 0
     assert all(isinstance(item, Batch) for item in result.batches)
+    # Every entry is an invoice or a problem that names it; the untouched ones parse.
+    unread = [p for p in result.problems if p.what.startswith("Acronis invoice")]
+    assert len(result.invoices) + len(unread) == result.sent
+    assert len(unread) <= 1
+
+
+# -- the issue date is CreationDate as written -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("creation", "issued", "instant"),
+    [
+        ("2024-10-10T00:30:00+02:00", dt.date(2024, 10, 10), dt.datetime(2024, 10, 9, 22, 30)),
+        ("2024-10-10T23:30:00-05:00", dt.date(2024, 10, 10), dt.datetime(2024, 10, 11, 4, 30)),
+        ("2024-10-10T07:55:09.3546699+00:00", dt.date(2024, 10, 10), None),
+    ],
+)
+def test_the_issue_date_is_the_creation_date_in_its_own_offset(seed, creation, issued, instant):
+    raw = seed["Invoices"][0] | {"CreationDate": creation, "ScheduledAt": "2024-10-12T00:00:00"}
+
+    invoice = parse_invoice(raw, currency="EUR")
+
+    assert invoice.issue_date == issued  # never shifted through UTC
+    assert invoice.scheduled_date == dt.date(2024, 10, 12)  # kept beside it
+    if instant is not None:
+        assert invoice.created_at == instant.replace(tzinfo=dt.UTC)
+
+
+def test_scheduled_at_stands_in_when_the_creation_date_is_not_set(seed):
+    raw = seed["Invoices"][0] | {"CreationDate": "0001-01-01T00:00:00+00:00"}
+
+    invoice = parse_invoice(raw, currency="EUR")
+
+    assert (invoice.issue_date, invoice.created_at) == (dt.date(2024, 10, 10), None)
+
+
+# -- an entry that cannot be read is skipped and named, never the whole page -----------
+
+
+def test_an_unreadable_invoice_entry_is_a_problem_of_its_own(seed):
+    seed["Invoices"][1]["Total"] = "n/a"
+
+    page = parse_invoice_page(seed, page=1, currency="EUR")
+
+    assert [invoice.number for invoice in page.invoices] == [
+        "1-20241010-0-11111-4",
+        "2-20241010-0-11111-5",
+    ]
+    (problem,) = page.problems
+    assert problem.what == "Acronis invoice 2-20241010-0-11111-6"
+    assert (
+        problem.reason
+        == "Acronis invoice f2a3f46e-d6d8-4692-8271-4f8600fb2bb0.Total is not an amount"
+    )
+    assert (problem.provider_id, problem.account_id, problem.whole_listing) == (
+        "f2a3f46e-d6d8-4692-8271-4f8600fb2bb0",
+        None,
+        False,
+    )
+    assert page.sent == 3
+
+
+@pytest.mark.parametrize(
+    ("changes", "account_id", "whole_listing"),
+    [
+        ({"Id": "not-a-guid"}, "ce570f06-f444-426b-b9b0-3aa8ef9b951e", False),
+        ({"Id": None, "Customer": None}, None, True),
+    ],
+    ids=["customer-known", "nothing-known"],
+)
+def test_an_entry_without_a_readable_id_keeps_what_it_may_be_from_being_taken_as_gone(
+    seed, changes, account_id, whole_listing
+):
+    seed["Invoices"][0].update(changes)
+
+    (problem,) = parse_invoice_page(seed, page=1, currency="EUR").problems
+
+    assert (problem.provider_id, problem.account_id, problem.whole_listing) == (
+        None,
+        account_id,
+        whole_listing,
+    )
+
+
+def test_an_unreadable_batch_entry_loses_only_its_size(seed):
+    seed["Batches"][0]["BatchLength"] = "many"
+
+    page = parse_invoice_page(seed, page=1, currency="EUR")
+
+    assert len(page.invoices) == 3
+    assert page.batches == (Batch("2", 2),)
+    (problem,) = page.problems
+    assert (problem.what, problem.provider_id, problem.whole_listing) == (
+        "Acronis batch list",
+        None,
+        False,
+    )
+
+
+# -- valid input always parses, to the value ----------------------------------------------
+
+_guids = st.uuids(version=4).map(str)
+_moments = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 12, 31)).map(
+    lambda moment: moment.replace(microsecond=0)
+)
+_offsets = st.integers(-12 * 60, 14 * 60).map(lambda minutes: dt.timedelta(minutes=minutes))
+_cents = st.decimals(min_value=-(10**9), max_value=10**9, places=2)
+
+
+def _dotnet(moment: dt.datetime, offset: dt.timedelta) -> str:
+    """.NET's round-trip format: 7 fractional digits and the offset."""
+    sign = "-" if offset < dt.timedelta(0) else "+"
+    hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.1234567{sign}{hours:02d}:{minutes:02d}"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    guid=_guids,
+    customer=_guids,
+    name=st.text(min_size=1, max_size=30).filter(str.strip),
+    number=st.from_regex(r"\d{1,3}-20\d{6}-0-\d{5}-\d{1,6}", fullmatch=True),
+    created=_moments,
+    offset=_offsets,
+    scheduled=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)),
+    total=_cents,
+    paid=st.booleans(),
+    incasso=st.one_of(st.none(), st.booleans()),
+    batch=st.integers(1, 10**6).map(str),
+)
+def test_well_formed_invoices_always_parse_to_their_values(
+    guid, customer, name, number, created, offset, scheduled, total, paid, incasso, batch
+):
+    raw = _SEED["Invoices"][0] | {
+        "Id": guid.upper(),
+        "Customer": customer,
+        "CustomerName": name,
+        "InvoiceNumber": number,
+        "CreationDate": _dotnet(created, offset),
+        "ScheduledAt": f"{scheduled:%Y-%m-%d}T00:00:00",
+        "Total": parsing.loads(str(total)),
+        "PaymentStatus": paid,
+        "Incasso": incasso,
+        "BatchNumber": batch,
+    }
+
+    invoice = parse_invoice(raw, currency="USD")
+
+    assert (invoice.provider_id, invoice.account_id) == (guid.lower(), customer)
+    assert (invoice.account_name, invoice.number, invoice.batch) == (name.strip(), number, batch)
+    assert invoice.issue_date == created.date()
+    assert invoice.created_at == (created - offset).replace(tzinfo=dt.UTC, microsecond=123456)
+    assert invoice.scheduled_date == scheduled
+    assert (invoice.total, invoice.currency, invoice.paid) == (total, "USD", paid)
+    assert invoice.amount_due == (Decimal(0) if paid else total)
+    assert invoice.incasso is bool(incasso)

@@ -234,18 +234,33 @@ def test_the_token_is_reused_across_calls(make_token_client, sandbox):
     assert sandbox.app.tokens.issued == issued + 1
 
 
-def test_an_expiring_token_is_refreshed_before_it_dies(make_token_client, sandbox):
-    sandbox.app.tokens.ttl = 1.5
-    client = make_token_client()
+class FakeClock:
+    """The client's clock, moved by the test (the sandbox keeps real time)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("later", "refreshed"), [(50.0, False), (55.0, True)])
+def test_an_expiring_token_is_refreshed_before_it_dies(
+    make_token_client, sandbox, later, refreshed
+):
+    """A token of 60 s is renewed once less than a tenth of it (6 s) is left, before any
+    request could leave with it and meet a 401."""
+    sandbox.app.tokens.ttl = 60
+    clock = FakeClock()
+    client = make_token_client(clock=clock)
     first_page(client)
     issued = sandbox.app.tokens.issued
-    time.sleep(1.45)  # inside the refresh margin, still valid at the server
-    sandbox.app.reset()
-    sandbox.app.tokens.ttl = 1.5
+    clock.now += later
+    sandbox.app.reset()  # count only the calls from here on
 
     first_page(client)
 
-    assert sandbox.app.tokens.issued == issued + 1
+    assert sandbox.app.tokens.issued == issued + refreshed
     assert extra_calls(sandbox, client) == 0  # no 401 round trip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -58,7 +59,7 @@ def test_page_numbers_run_across_the_whole_sync(connect):
     assert len(numbers) > 5  # several accounts, one of them over two pages
     # After each account, a page without invoices says it was read to its end; it
     # repeats the number of the page before it.
-    markers = [(before, page) for before, page in zip(pages, pages[1:], strict=False)
+    markers = [(before, page) for before, page in itertools.pairwise(pages)
                if not page.invoices]  # fmt: skip
     assert all(page.number == before.number and page.covers for before, page in markers)
 

@@ -267,11 +267,71 @@ def test_any_invoice_payload_is_an_invoice_or_bad_payload(payload):
 
 
 @settings(max_examples=200, deadline=None)
+@given(
+    number=st.from_regex(r"[A-Z]{2}-\d{6}", fullmatch=True),
+    day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1)),
+    amount=st.decimals(min_value=0, max_value=10**9, places=4),
+    share=st.integers(0, 100),
+    status=st.sampled_from(["invoice_paid", "invoice_open", "invoice_overdue", "Ünbekannt"]),
+    currency=st.sampled_from(["USD", "eur", "CAD"]),
+    description=st.text(max_size=40),
+)
+def test_well_formed_invoices_always_parse_to_their_values(
+    number, day, amount, share, status, currency, description
+):
+    due = (amount * share / 100).quantize(Decimal("0.0001"))
+    payload = {
+        "status": status,
+        "currency": currency,
+        "amount": f"{amount:.4f}",
+        "amountDue": f"{due:.4f}",
+        "description": description,
+        "date": day.isoformat(),
+        "statusName": status.replace("_", " ").title(),
+        "invoiceNumber": number,
+    }
+
+    invoice = parse_invoice(payload, account_id="acc-1")
+
+    assert (invoice.provider_id, invoice.number) == (f"acc-1/{number}", number)
+    assert (invoice.issue_date, invoice.total, invoice.amount_due) == (day, amount, due)
+    assert (invoice.currency, invoice.paid) == (currency.upper(), due <= 0)
+    assert invoice.description == description.strip()
+
+
+@settings(max_examples=200, deadline=None)
 @given(payload=PAGES)
 def test_any_page_payload_is_invoices_and_links_or_bad_payload(payload):
     try:
-        invoices, links, _ = parse_invoice_list(payload, account_id="a1", default_currency="USD")
+        invoices, links, problems = parse_invoice_list(
+            payload, account_id="a1", default_currency="USD"
+        )
     except ProviderBadPayload:
         return
     assert all(isinstance(invoice, Invoice) for invoice in invoices)
+    # Every entry is an invoice, or a problem that names it.
+    assert len(invoices) + len(problems) == len(payload["list"])
     assert all(isinstance(rel, str) and isinstance(href, str) for rel, href in links.items())
+
+
+def test_an_unreadable_invoice_is_a_problem_of_its_own_and_the_rest_parse():
+    broken = {**SEED_INVOICE, "invoiceNumber": "SO-1", "currency": None}
+    nameless = {**SEED_INVOICE, "invoiceNumber": " "}
+    payload = {"list": [SEED_INVOICE, broken, nameless], "links": []}
+
+    invoices, _, problems = parse_invoice_list(payload, account_id="test731993")
+
+    assert [invoice.number for invoice in invoices] == ["SO-360704"]
+    assert [(p.what, p.provider_id, p.account_id) for p in problems] == [
+        ("Hostway invoice test731993/SO-1", "test731993/SO-1", None),
+        ("Hostway invoice test731993/(without a number)", None, "test731993"),
+    ]
+    assert problems[0].reason == "hostway invoice test731993/SO-1 has no currency"
+
+
+def test_the_connection_currency_stands_in_for_an_invoice_without_one():
+    payload = {"list": [{**SEED_INVOICE, "currency": ""}], "links": []}
+
+    (invoice,) = parse_invoice_list(payload, account_id="a1", default_currency="CAD").items
+
+    assert invoice.currency == "CAD"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -172,7 +173,7 @@ def test_no_window_is_longer_than_a_year_and_together_they_miss_no_day(years):
     assert windows[0][0] == since and windows[-1][1] == until
     assert all((end - start).days <= 365 for start, end in windows)
     # Read exclusive of end_date, the next window still starts on that day.
-    assert all(nxt[0] == prev[1] for prev, nxt in zip(windows, windows[1:], strict=False))
+    assert all(nxt[0] == prev[1] for prev, nxt in itertools.pairwise(windows))
 
 
 # -- property tests: odd but plausible payloads ------------------------------------
@@ -317,3 +318,17 @@ def test_public_link_parses_or_raises_bad_payload(payload):
     result = _domain_or_bad_payload(parse_public_link, payload)
 
     assert result is None or (isinstance(result, PublicLink) and result.url)
+
+
+def test_an_unreadable_invoice_is_a_problem_of_its_own_and_the_rest_parse(invoice_list):
+    invoice_list["invoices"].append({"number": "FA2024-9", "value": "lots", "date": "2024-04-01"})
+
+    listed = parse_invoice_list(invoice_list, currency="EUR")
+
+    assert len(listed.invoices) == 2
+    (problem,) = listed.problems
+    assert (problem.what, problem.provider_id) == (
+        "MasStack invoice ACC-100234/FA2024-9",
+        "ACC-100234/FA2024-9",
+    )
+    assert problem.reason == "invoice FA2024-9 value is not an amount"

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from invoices.providers import Account, Batch, Invoice, InvoicePage, ProviderUnavailable
-from invoices.providers.types import Coverage
 from invoices.providers.base import ProviderClient
+from invoices.providers.types import Coverage
 
 
 def invoice(n: int, **changes) -> Invoice:

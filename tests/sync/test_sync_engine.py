@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from invoices.sync import pull as pull_module
-from invoices.sync import write as write_module
 from invoices.models import Account, Batch, Connection, Invoice, SyncRun, SyncState
 from invoices.sync import SyncAlreadyActive, connection_sync, sync_run_create
+from invoices.sync import pull as pull_module
+from invoices.sync import write as write_module
 
 from .fakes import ScriptedClient, invoice, paged
 
@@ -350,3 +351,163 @@ def test_a_write_that_fails_leaves_nothing_half_written_and_the_next_run_works(
     assert run.state == SyncState.SUCCEEDED
     assert (run.created, run.updated) == (1, 1)
     assert Invoice.objects.get(provider_id="inv-1").total == Decimal("2.00")
+
+
+# -- every stored value reaches the mirror ---------------------------------------------
+
+CHANGES = {
+    "number": "N-CHANGED",
+    "account_name": "Customer renamed",
+    "issue_date": dt.date(2030, 1, 1),
+    "total": Decimal("1.23"),
+    "amount_due": Decimal("0.01"),
+    "currency": "CHF",
+    "paid": False,
+    "raw_status": "disputed",
+    "batch": "B-77",
+    "scheduled_date": dt.date(2031, 2, 3),
+    "created_at": dt.datetime(2030, 1, 1, 8, 0, tzinfo=dt.UTC),
+    "payment_date": dt.date(2030, 2, 2),
+    "incasso": True,
+    "exported": True,
+    "exported_at": dt.datetime(2030, 3, 3, 9, 30, tzinfo=dt.UTC),
+    "delivery_error": "Mailbox full",
+    "description": "Hosting, March",
+    "extra": (("PaymentType", "9"),),
+}
+STORED_AS = {"account_name": "customer_name", "paid": "status", "created_at": "provider_created_at",
+             "scheduled_date": "scheduled_date", "batch": "batch__number"}  # fmt: skip
+
+
+def test_every_value_the_domain_invoice_carries_is_covered_by_a_change_below():
+    from dataclasses import fields
+
+    from invoices.providers.types import Invoice as DomainInvoice
+
+    carried = {f.name for f in fields(DomainInvoice)} - {"provider_id", "account_id"}
+    assert carried == set(CHANGES)
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_a_change_to_any_single_value_upstream_reaches_the_mirror(connection, name):
+    """The fingerprint digests every stored value: leaving one out would keep the old
+    value in the mirror for ever (the sync would take the invoice as unchanged)."""
+    sync(connection, [[invoice(1)]])
+
+    run = sync(connection, [[invoice(1, **{name: CHANGES[name]})]])
+
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 0)
+    column = STORED_AS.get(name, name)
+    stored = Invoice.objects.filter(provider_id="inv-1").values_list(column, flat=True).get()
+    expected = {
+        "paid": "unpaid",
+        "extra": {"PaymentType": "9"},
+    }.get(name, CHANGES[name])
+    assert stored == expected
+
+
+# -- a run that lost its lease writes nothing more --------------------------------------
+
+
+def test_a_run_reaped_by_another_process_writes_nothing_more(connection, monkeypatch):
+    """Another process took the connection over (it found the lease expired): this run's
+    next write must not land, nor its end, whatever it still reads."""
+    monkeypatch.setattr(pull_module, "WRITE_SECONDS", 0)  # a write per page
+
+    def reaped_after_first_write(run: SyncRun) -> None:
+        if run.pages_done == 1:
+            SyncRun.objects.filter(pk=run.pk).update(state=SyncState.FAILED, error="taken over")
+
+    run = connection_sync(
+        connection=connection,
+        client=ScriptedClient([[invoice(1)], [invoice(2)], [invoice(3)]]),
+        progress=reaped_after_first_write,
+    )
+
+    assert (run.state, run.error) == (SyncState.FAILED, "taken over")
+    assert list(Invoice.objects.values_list("provider_id", flat=True)) == ["inv-1"]
+    assert run.pages_done == 1
+
+
+def test_a_run_whose_lease_expired_is_taken_over_at_once(connection, settings):
+    """A killed worker's run blocks the connection only for the lease, not minutes."""
+    from django.utils import timezone
+
+    settings.SYNC_LEASE_SECONDS = 20
+    dead = sync_run_create(connection=connection)
+    SyncRun.objects.filter(pk=dead.pk).update(
+        state=SyncState.RUNNING, heartbeat_at=timezone.now() - dt.timedelta(seconds=21)
+    )
+
+    run = sync(connection, [[invoice(1)]])
+
+    dead.refresh_from_db()
+    assert (dead.state, run.state) == (SyncState.FAILED, SyncState.SUCCEEDED)
+
+
+def test_a_run_with_a_live_lease_is_never_joined_by_a_second(connection, settings):
+    from django.utils import timezone
+
+    settings.SYNC_LEASE_SECONDS = 20
+    live = sync_run_create(connection=connection)
+    SyncRun.objects.filter(pk=live.pk).update(
+        state=SyncState.RUNNING, heartbeat_at=timezone.now() - dt.timedelta(seconds=15)
+    )
+
+    with pytest.raises(SyncAlreadyActive) as refused:
+        sync(connection, [[invoice(1)]])
+
+    assert refused.value.run.pk == live.pk
+    assert SyncRun.objects.get(pk=live.pk).state == SyncState.RUNNING
+
+
+def test_the_lease_is_renewed_while_a_slow_provider_keeps_the_run_waiting(
+    connection, settings, monkeypatch
+):
+    """Between two pages the provider takes longer than a lease: the run stays alive."""
+    import time
+
+    from invoices.sync import runs
+
+    settings.SYNC_LEASE_SECONDS = 1  # renewed every 0.2 s
+    beats = []
+    real = runs.run_update
+
+    def counted(run, **fields):
+        beats.append(set(fields))
+        real(run, **fields)
+
+    monkeypatch.setattr(runs, "run_update", counted)
+
+    class Slow(ScriptedClient):
+        def iter_invoice_pages(self):
+            pages = super().iter_invoice_pages()
+            yield next(pages)
+            time.sleep(1.5)  # longer than the lease
+            yield from pages
+
+    run = connection_sync(connection=connection, client=Slow([[invoice(1)], [invoice(2)]]))
+
+    assert run.state == SyncState.SUCCEEDED
+    # Bare renewals (no progress with them): one fences the run's end, the rest came
+    # every 0.2 s of the 1.5 s wait.
+    assert beats.count(set()) >= 1 + 4
+
+
+# -- a re-issued invoice is counted once -----------------------------------------------
+
+
+def test_an_invoice_reissued_under_a_new_id_is_counted_once(connection):
+    from invoices.selectors import invoice_totals
+
+    unpaid = {"paid": False, "amount_due": Decimal("101.10")}
+    sync(connection, [[invoice(1, **unpaid)]])
+
+    sync(connection, [[invoice(1, provider_id="inv-1-reissued", **unpaid)]])
+
+    (totals,) = invoice_totals(invoices=Invoice.objects.filter(connection=connection))
+    assert (totals.count, totals.outstanding_count, totals.outstanding) == (
+        1,
+        1,
+        Decimal("101.10"),
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -13,9 +14,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from invoices.sync import pull as pull_module
 from invoices.models import Connection, Invoice, SyncRun, SyncState
 from invoices.sync import connection_sync
+from invoices.sync import pull as pull_module
 from invoices.tasks import sync_enqueue, sync_schedule_due
 
 from .fakes import ScriptedClient, invoice
@@ -201,6 +202,46 @@ def test_two_workers_never_sync_one_connection_at_once(sandbox, tmp_path):
     assert "succeeded" in listing
     expected = sum(sandbox.app.hostway.invoice_counts.values())
     assert f" {expected} " in listing, listing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_sync_is_taken_over_within_seconds(sandbox, tmp_path):
+    """A sync process killed mid-way (no chance to clean up) blocks its connection only
+    as long as its lease, not minutes; meanwhile the CLI says it skipped, and why."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _shared_database_url(tmp_path),
+        "SYNC_LEASE_SECONDS": "2",
+    }
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        _manage(env, "migrate", "--noinput").check_returncode()
+    config, credentials = sandbox.app.hostway.connection(sandbox.url)
+    _manage(
+        env, "add_connection", "hostway", "--name", "killed", "--base-url", config["base_url"],
+        "--username", credentials["username"], "--password", credentials["password"],
+    ).check_returncode()  # fmt: skip
+    sandbox.app.faults.add("latency", delay=0.3, path="/accounts/")
+    worker = _start(env, "sync_invoices", "--connection", "killed")
+    deadline = time.monotonic() + 60
+    while len(sandbox.app.calls("/accounts/")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the run is well under way
+    worker.kill()
+    worker.wait(timeout=30)
+    killed = time.monotonic()
+    sandbox.app.faults.clear()
+
+    outputs = []
+    while time.monotonic() - killed < 20:
+        result = _manage(env, "sync_invoices", "--connection", "killed")
+        outputs.append(result.stdout + result.stderr)
+        if result.returncode == 0:
+            break
+        time.sleep(0.2)
+
+    assert result.returncode == 0, outputs
+    assert time.monotonic() - killed < 10
+    skipped = [text for text in outputs[:-1] if "skipped" in text]
+    assert all("killed: skipped: already running (run 1, started" in text for text in skipped)
 
 
 def _shared_database_url(tmp_path: Path) -> str:

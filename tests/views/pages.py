@@ -134,6 +134,9 @@ def totals(response: HttpResponse) -> dict[str, dict[str, str]]:
         heading = card.find("h2").text()
         currency, _, count = heading.partition(" · ")
         values = {"count": count}
+        notes = card.find_all("p", cls="gone-note")
+        if notes:
+            values["gone"] = notes[0].text()
         for entry in card.find_all("div"):
             label = entry.find("dt").text()
             amount, note = (dd.text() for dd in entry.find_all("dd"))
