@@ -63,6 +63,21 @@ def test_the_account_page_says_the_same(as_finance, mirror, gone):
     assert "€254.50" in response.content.decode()
 
 
+def test_the_filter_form_offers_the_choice(as_finance, mirror):
+    select = next(
+        node
+        for node in parse(as_finance.get(LIST)).find_all("select")
+        if node.attrs.get("name") == "gone"
+    )
+
+    assert [option.text() for option in select.find_all("option")] == [
+        "Shown, not in the totals",
+        "Hidden",
+        "Shown and counted in the totals",
+        "Only these, counted in the totals",
+    ]
+
+
 @pytest.mark.parametrize(
     ("choice", "outstanding", "listed"),
     [
