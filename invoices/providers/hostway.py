@@ -152,14 +152,9 @@ def parse_invoice_list(
                 parse_invoice(item, account_id=account_id, default_currency=default_currency)
             )
         except ProviderBadPayload as exc:
-            number = item.get("invoiceNumber") if isinstance(item, Mapping) else None
-            number = number.strip()[:60] if isinstance(number, str) and number.strip() else None
             problems.append(
-                Problem(
-                    what=f"Hostway invoice {account_id}/{number or '(without a number)'}",
-                    reason=str(exc),
-                    provider_id=f"{account_id}/{number}" if number else None,
-                    account_id=None if number else account_id,
+                parsing.unreadable_entry(
+                    item, exc, vendor="Hostway", account_id=account_id, number_key="invoiceNumber"
                 )
             )
     return Listed(invoices, parse_links(payload, where=f"{where}: links"), problems)

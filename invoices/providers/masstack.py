@@ -49,6 +49,7 @@ from .parsing import (
     as_opt_str,
     as_str,
     field,
+    unreadable_entry,
 )
 from .types import Account, BillingDetails, Coverage, Invoice, InvoicePage, Problem, PublicLink
 
@@ -201,14 +202,9 @@ def parse_invoice_list(
         try:
             invoices.append(parse_invoice(item, account_id=account_id, currency=currency))
         except ProviderBadPayload as exc:
-            number = item.get("number") if isinstance(item, Mapping) else None
-            number = number.strip()[:60] if isinstance(number, str) and number.strip() else None
             problems.append(
-                Problem(
-                    what=f"MasStack invoice {account_id}/{number or '(without a number)'}",
-                    reason=str(exc),
-                    provider_id=f"{account_id}/{number}" if number else None,
-                    account_id=None if number else account_id,
+                unreadable_entry(
+                    item, exc, vendor="MasStack", account_id=account_id, number_key="number"
                 )
             )
     return InvoiceList(tuple(invoices), tuple(problems))

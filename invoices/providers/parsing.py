@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ProviderBadPayload
+from .types import Problem
 
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -186,3 +187,20 @@ def as_date(value: Any, *, where: str) -> dt.date | None:
         return dt.date.fromisoformat(match["date"])
     except ValueError as exc:
         raise ProviderBadPayload(f"{where} is not a valid date") from exc
+
+
+def unreadable_entry(
+    item: Any, error: ProviderBadPayload, *, vendor: str, account_id: str, number_key: str
+) -> Problem:
+    """The problem for an invoice entry of `account_id` that could not be read, where the
+    invoice's provider id is "<account>/<number>": it names the invoice when the entry
+    has a number (kept from being taken as gone), else the account (none of its invoices
+    is then taken as gone)."""
+    number = item.get(number_key) if isinstance(item, Mapping) else None
+    number = number.strip()[:60] if isinstance(number, str) and number.strip() else None
+    return Problem(
+        what=f"{vendor} invoice {account_id}/{number or '(without a number)'}",
+        reason=str(error),
+        provider_id=f"{account_id}/{number}" if number else None,
+        account_id=None if number else account_id,
+    )
