@@ -399,14 +399,12 @@ class AcronisClient(ProviderClient):
         self.root_url = root_url
         self.currency = currency
         self.page_size = page_size
-        self._client_id = client_id
-        self._client_secret = client_secret
         # The token call goes through its own client: Basic auth, and no bearer cache.
         self._auth_http = HttpClient(
             root_url,
             provider=self.name,
             auth=(client_id, client_secret),
-            error_message=self._token_error_message,
+            error_message=_error_message,
             **http_options,
         )
         self.tokens = TokenCache(self._fetch_token, clock=self._clock)
@@ -441,12 +439,6 @@ class AcronisClient(ProviderClient):
         )
 
     # -- token -------------------------------------------------------------------
-
-    def _token_error_message(self, response: requests.Response) -> str | None:
-        detail = _error_message(response)
-        if detail and self._client_secret in detail:
-            return None  # never echo a credential back into a message
-        return detail
 
     def _fetch_token(self) -> tuple[str, float]:
         try:

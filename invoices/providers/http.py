@@ -7,20 +7,26 @@
 - bearer tokens cached and refreshed ahead of expiry, and one re-authentication
   on a 401, thread-safe;
 - every failure becomes a `ProviderError` subclass whose message names the method
-  and path but never a header, a credential or a token.
+  and path but never a header, a credential or a token: what a provider's error body
+  says is redacted (`Redactor`) of every secret of the connection and of everything
+  the request carried (its `Authorization` value, token, Basic login, form fields), in
+  each form a server might echo them (as is, base64, URL- or JSON-escaped), before the
+  message exists. Nothing built from a provider's answer leaves this module unredacted.
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import json as jsonlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import requests
 
@@ -43,6 +49,71 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,  # not re-exported at the top of `requests`
 )
 USER_AGENT = "billingportal/0.1 (+invoice dashboard)"
+REDACTED = "[redacted]"
+# Shorter values are not redacted on their own (they would blank out ordinary words);
+# they still are inside the forms they make with others (a Basic login's base64).
+MIN_SECRET = 4
+# Error details are cut to this length, after redaction (a cut secret would not match).
+DETAIL_LENGTH = 200
+
+
+def secret_strings(value: Any) -> list[str]:
+    """Every string in a connection's credentials (nested: a service-account file)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in secret_strings(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in secret_strings(item)]
+    return []
+
+
+class Redactor:
+    """Replaces secrets, in every form a server might echo them, by `REDACTED`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._forms: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if not secret:
+            return
+        lines = [line.strip() for line in secret.splitlines() if len(line.strip()) >= 16]
+        for text in {secret.strip(), *lines}:
+            if len(text) < MIN_SECRET:
+                continue
+            raw = text.encode()
+            encoded = base64.b64encode(raw).decode()
+            self._forms.update(
+                {
+                    text,
+                    encoded,
+                    encoded.rstrip("="),
+                    base64.urlsafe_b64encode(raw).decode().rstrip("="),
+                    quote(text, safe=""),
+                    quote_plus(text),
+                    jsonlib.dumps(text)[1:-1],
+                }
+            )
+
+    def add_basic(self, username: str, password: str) -> None:
+        """A Basic login: the two values, and the base64 of `user:password` it is sent as."""
+        self.add(username)
+        self.add(password)
+        self._forms.add(base64.b64encode(f"{username}:{password}".encode()).decode())
+
+    def child(self) -> Redactor:
+        copy = Redactor()
+        copy._forms = set(self._forms)
+        return copy
+
+    def __call__(self, text: str) -> str:
+        # Longest first: a secret inside a longer one is not left half-replaced.
+        for form in sorted(self._forms, key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +201,7 @@ class HttpClient:
         retry_after_cap: float = 30.0,
         error_message: Callable[[requests.Response], str | None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.provider = provider
@@ -148,6 +220,13 @@ class HttpClient:
         self.session.trust_env = False  # no proxy or .netrc credentials picked up by surprise
         if auth is not None:
             self.session.auth = auth
+        # Every secret of the connection (see `registry.build_client`) and this client's
+        # login; what each request carries is added per request (`_redactor_for`).
+        self.redact = Redactor(secrets)
+        if isinstance(auth, tuple):
+            self.redact.add_basic(*auth)
+        elif isinstance(auth, requests.auth.HTTPBasicAuth):
+            self.redact.add_basic(auth.username, auth.password)
 
     def url(self, path: str) -> str:
         """Absolute URL for `path`, relative to the base URL unless already absolute."""
@@ -233,7 +312,21 @@ class HttpClient:
                 response.close()
                 self._wait(attempt, delay, where, f"HTTP {status}")
                 continue
-            raise self._error_for(response, where)
+            raise self._error_for(response, where, self._redactor_for(request_headers, token, data))
+
+    def _redactor_for(self, headers: Mapping[str, str], token: str | None, data: Any) -> Redactor:
+        """The client's redactor, plus what this request carried."""
+        redact = self.redact.child()
+        redact.add(token)
+        authorization = headers.get("Authorization")
+        if authorization:
+            redact.add(authorization)
+            redact.add(authorization.partition(" ")[2])
+        if isinstance(data, Mapping):
+            for value in data.values():
+                if isinstance(value, str):
+                    redact.add(value)
+        return redact
 
     def _wait(self, attempt: int, retry_after: float | None, where: str, why: str) -> None:
         if retry_after is None:
@@ -247,7 +340,9 @@ class HttpClient:
         )
         self._sleep(retry_after)
 
-    def _error_for(self, response: requests.Response, where: str) -> ProviderError:
+    def _error_for(
+        self, response: requests.Response, where: str, redact: Redactor
+    ) -> ProviderError:
         status = response.status_code
         detail = None
         if self._error_message is not None:
@@ -255,6 +350,8 @@ class HttpClient:
                 detail = self._error_message(response)
             except ProviderError:
                 detail = None
+        if detail:
+            detail = redact(detail)[:DETAIL_LENGTH]
         suffix = f": {detail}" if detail else ""
         message = f"{where}: HTTP {status}{suffix}"
         if status in (401, 403):
@@ -296,4 +393,5 @@ def error_field(response: requests.Response, *path: str) -> str | None:
         if not isinstance(body, Mapping) or key not in body:
             return None
         body = body[key]
-    return str(body)[:200] if body not in (None, "") else None
+    # Whole: the client redacts it, then cuts it to `DETAIL_LENGTH`.
+    return str(body) if body not in (None, "") else None

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .base import ProviderClient
+from .http import secret_strings
 
 DEFAULT_PROVIDERS: dict[str, str] = {
     "acronis": "invoices.providers.acronis.AcronisClient",
@@ -48,6 +49,13 @@ def http_options_from_settings() -> dict[str, Any]:
 def build_client(
     name: str, config: dict[str, Any], credentials: dict[str, Any], **http_options: Any
 ) -> ProviderClient:
-    """A ready client for provider `name`, with the settings' timeouts unless overridden."""
-    options = {**http_options_from_settings(), **http_options}
+    """A ready client for provider `name`, with the settings' timeouts unless overridden.
+
+    Every string in `credentials` is a secret its errors never repeat (`http.Redactor`).
+    """
+    options = {
+        **http_options_from_settings(),
+        "secrets": secret_strings(credentials),
+        **http_options,
+    }
     return get_client_class(name).from_config(config, credentials, **options)

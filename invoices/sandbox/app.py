@@ -139,6 +139,11 @@ class SandboxApp:
                 response = self._error(path, fault.status, f"injected HTTP {fault.status}")
                 if fault.retry_after is not None:
                     response.headers["Retry-After"] = str(fault.retry_after)
+            elif fault.kind == "echo_auth" and response is None:
+                sent = [request.headers.get("Authorization", "")]
+                sent += [f"{name}={value}" for name, value in request.form.items()]
+                message = "rejected " + " ".join(part for part in sent if part)
+                response = self._error(path, fault.status, message)
         if response is None:
             response = self._dispatch(request)
         kinds = {fault.kind for fault in faults}

@@ -49,7 +49,9 @@ class Fault:
 
     kind: "status" (answer `status` instead), "latency" (sleep `delay` first),
     "malformed" (answer broken JSON), "truncated" (declare a longer body than is
-    sent, then close), "expire_tokens" (every issued token dies before this call).
+    sent, then close), "expire_tokens" (every issued token dies before this call),
+    "echo_auth" (answer `status` with an error that repeats the request's
+    `Authorization` header and form fields, as careless servers do).
     It applies to the next `times` matching calls, or to a `rate` share of them, or
     (neither set) to every one until cleared, once `after` matching calls have gone
     through unharmed (a provider that fails half way). `path` is a prefix filter.
@@ -64,7 +66,7 @@ class Fault:
     retry_after: float | None = None
     after: int = 0
 
-    KINDS = ("status", "latency", "malformed", "truncated", "expire_tokens")
+    KINDS = ("status", "latency", "malformed", "truncated", "expire_tokens", "echo_auth")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
