@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .models import Invoice
 
@@ -65,6 +66,13 @@ class _Line:
 
     def write(self, value: str) -> str:
         return value
+
+
+def csv_incomplete_line() -> str:
+    """The last line of a CSV whose export failed part way: no file that stops short may
+    look complete."""
+    message = _("EXPORT INCOMPLETE: an error stopped it here; rows are missing. Export again.")
+    return csv.writer(_Line()).writerow([message])
 
 
 def csv_lines(invoices: QuerySet[Invoice]) -> Iterator[str]:

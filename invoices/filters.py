@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -20,6 +21,11 @@ from .selectors import (
 )
 
 PER_PAGE_CHOICES = (25, 50, 100)
+# Bounds on what a person can type: a search longer than any invoice number or customer
+# name finds nothing anyway (and SQLite refuses LIKE patterns of tens of kilobytes); an
+# amount beyond what the mirror can hold matches nothing either.
+SEARCH_MAX_LENGTH = 100
+AMOUNT_LIMIT = Decimal("999999999999999")
 
 PERIODS = {
     "this_month": "This month",
@@ -80,6 +86,7 @@ class InvoiceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
         label="Search",
+        max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Invoice number or customer"}
         ),
@@ -112,10 +119,12 @@ class InvoiceFilter(django_filters.FilterSet):
     )  # fmt: skip
     amount_min = django_filters.NumberFilter(
         field_name="total", lookup_expr="gte", label="Amount from",
+        min_value=-AMOUNT_LIMIT, max_value=AMOUNT_LIMIT,
         widget=forms.NumberInput(attrs={"step": "0.01"}),
     )  # fmt: skip
     amount_max = django_filters.NumberFilter(
         field_name="total", lookup_expr="lte", label="Amount to",
+        min_value=-AMOUNT_LIMIT, max_value=AMOUNT_LIMIT,
         widget=forms.NumberInput(attrs={"step": "0.01"}),
     )  # fmt: skip
     currency = django_filters.ChoiceFilter(choices=(), empty_label="All currencies")

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from invoices.models import Account
 
 from .factories import A_ALL, Mirror, make_invoice
-from .pages import numbers
+from .pages import numbers, parse
 
 HEADER = ["Invoice", "Customer", "Connection", "Batch", "Issued", "Total", "Due", "Currency",
           "Status", "Incasso", "Exported", "Delivery error", "Missing upstream"]  # fmt: skip
@@ -136,11 +136,26 @@ def test_csv_follows_every_filter(as_root: Client, mirror: Mirror):
 
 
 @pytest.mark.parametrize(
-    "bad", [{"amount_min": "abc"}, {"status": "bogus"}, {"connection": "999999"}], ids=str
+    ("bad", "said"),
+    [
+        ({"amount_min": "abc"}, "Amount from: Enter a number."),
+        ({"status": "bogus"}, "Payment: Select a valid choice."),
+        ({"q": "x" * 101}, "Search: Ensure this value has at most 100 characters (it has 101)."),
+    ],
+    ids=str,
 )
-def test_an_export_with_an_invalid_filter_is_refused_not_widened(as_finance, bad):
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL], ids=["csv", "xlsx"])
+def test_an_export_with_an_invalid_filter_is_refused_in_plain_words(as_finance, bad, said, url):
     # The list shows a notice and ignores the filter; a file would silently hold more.
-    response = as_finance.get(CSV_URL, {"status": "unpaid", **bad})
+    response = as_finance.get(url, {"status": "unpaid", **bad})
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert said in parse(response).find("ul").text()
+
+
+def test_an_export_filtered_by_another_connection_is_not_found(as_finance):
+    response = as_finance.get(CSV_URL, {"connection": "999999"})
 
     assert response.status_code == 404
 
@@ -200,3 +215,102 @@ def test_xlsx_never_holds_a_formula(as_finance: Client, mirror: Mirror):
     rows = by_number(xlsx_rows(as_finance.get(XLSX_URL, {"q": "INV-FORMULA"})))
 
     assert rows["INV-FORMULA"]["Customer"] == "'=1+1"
+
+
+# -- bad input and failures are visible ------------------------------------------------
+
+LONG = "_" * 25_000  # SQLite refuses LIKE patterns this long ("too complex")
+
+
+def test_a_very_long_search_is_a_notice_on_the_list_not_an_error(as_finance: Client):
+    response = as_finance.get(reverse("invoices:invoice_list"), {"q": LONG})
+
+    assert response.status_code == 200
+    notice = parse(response).find("div", cls="notice").text()
+    assert "Search: Ensure this value has at most 100 characters (it has 25000)." in notice
+    assert len(numbers(response)) == 20  # all of Alpha, unfiltered by it
+
+
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL], ids=["csv", "xlsx"])
+def test_a_very_long_search_refuses_the_export_instead_of_a_500_or_an_empty_file(
+    as_finance: Client, url
+):
+    response = as_finance.get(url, {"q": LONG})
+
+    assert response.status_code == 400
+    assert "Ensure this value has at most 100 characters" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("amount_min", "1e999999"), ("amount_max", "-" + "9" * 400), ("amount_min", "NaN")],
+)
+def test_amounts_out_of_any_range_are_refused_in_plain_words(as_finance: Client, name, value):
+    listed = as_finance.get(reverse("invoices:invoice_list"), {name: value})
+    exported = as_finance.get(CSV_URL, {name: value})
+
+    assert listed.status_code == 200
+    assert "Some filters were ignored" in listed.content.decode()
+    assert exported.status_code == 400
+
+
+def test_a_csv_that_fails_before_its_first_row_is_an_error_page_not_a_file(
+    as_finance: Client, monkeypatch
+):
+    from django.db import OperationalError
+
+    from invoices import exports
+
+    def broken(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(exports.QuerySet, "iterator", broken)
+
+    response = as_finance.get(CSV_URL)
+
+    assert response.status_code == 500
+    assert not response.streaming
+    assert "The export failed" in response.content.decode()
+
+
+def test_a_csv_that_fails_part_way_says_so_and_aborts(as_finance: Client, monkeypatch):
+    """The browser must not keep a file that looks complete: the last line says it is
+    not, and the response breaks off (the server aborts the connection)."""
+    from invoices import exports
+
+    real = exports.export_rows
+
+    def failing_after_two(invoices):
+        rows = real(invoices)
+        yield next(rows)  # the header
+        yield next(rows)
+        yield next(rows)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(exports, "export_rows", failing_after_two)
+    response = as_finance.get(CSV_URL)
+    assert response.status_code == 200
+    received = []
+
+    with pytest.raises(RuntimeError):
+        for chunk in response.streaming_content:
+            received.append(chunk.decode("utf-8-sig"))
+
+    lines = list(csv.reader(io.StringIO("".join(received))))
+    assert lines[0] == HEADER
+    assert len(lines) == 4
+    assert lines[-1][0].startswith("EXPORT INCOMPLETE")
+
+
+def test_an_xlsx_that_cannot_be_made_is_an_error_page(as_finance: Client, monkeypatch):
+    from invoices.views import export
+
+    def broken(invoices):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export, "xlsx_file", broken)
+
+    response = as_finance.get(XLSX_URL)
+
+    assert response.status_code == 500
+    assert "The export failed" in response.content.decode()
