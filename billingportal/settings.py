@@ -6,6 +6,7 @@ DATABASE_URL=postgres://..., REDIS_URL=redis://... (or CACHE_URL), SECRET_KEY.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "invoices",
 ]
 
@@ -66,6 +69,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "invoices.middleware.UserTimezoneMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "invoices.middleware.NoStoreMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -122,6 +129,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one
+# username, or from one address, both are locked for AXES_COOLOFF_MINUTES. The attempts
+# live in the database, so every web instance sees the same count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind TRUSTED_PROXIES reverse proxies the client address is the one they forwarded;
+# otherwise only the connection's own address counts (a header could be forged).
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+if TRUSTED_PROXIES:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -153,6 +181,22 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# A strict Content-Security-Policy (django-csp): the app's own files only, no inline
+# script or style, no eval (htmx is configured for it in base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -166,6 +210,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"urllib3": {"level": "WARNING"}},
 }
+
+# E-mail (password resets). EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587;
+# without it, mail is written to the console (development: `make run` shows the reset link).
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))  # EMAIL_BACKEND, _HOST…
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billingportal <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Fernet keys for connection credentials (first encrypts; all decrypt). Default: derived
 # from SECRET_KEY.

@@ -1,4 +1,4 @@
-"""Show times in the user's own time zone (the browser reports it in the `tz` cookie)."""
+"""Request-wide behaviour: times in the user's own zone, and no copy of a page kept."""
 
 from __future__ import annotations
 
@@ -29,3 +29,18 @@ class UserTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: private, no-store` on everything the app itself answers (pages,
+    fragments, exports, error pages): financial data is never kept by a browser's or a
+    proxy's cache. Static files are served before this (WhiteNoise) with their own
+    long-lived headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -40,6 +40,13 @@ def fast_http() -> dict[str, float]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Hashing passwords for real (PBKDF2) costs a third of a second each: too slow for
+    tests that sign in and fail dozens of times. The production hasher is Django's."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _immediate_tasks(settings) -> None:
     """Background tasks run inline in tests (the real queue is exercised separately)."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django import template
+from django.utils.timesince import timesince
 
 from ..money import money as format_money
 
@@ -23,3 +24,10 @@ def get_group(groups: dict, key: int | None):
 @register.filter
 def add_days(day: dt.date, days: int) -> dt.date:
     return day + dt.timedelta(days=days)
+
+
+@register.filter
+def duration(length: dt.timedelta) -> str:
+    """A length of time in words, in the active language ("15 minutes")."""
+    now = dt.datetime.now(dt.UTC)
+    return timesince(now - length, now)
