@@ -208,7 +208,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    # django-axes reports every sign-in failure at INFO; lock-outs come at WARNING.
+    "loggers": {"urllib3": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # E-mail (password resets). EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587;
@@ -239,6 +240,12 @@ SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=20)
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=10.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+# Live provider reads in the UI (invoices/live.py) hold a web request: a short budget for
+# the whole call (retries and waits included) and at most one retry.
+LIVE_PROVIDER_BUDGET = env.float("LIVE_PROVIDER_BUDGET", default=5.0)
+LIVE_PROVIDER_CONNECT_TIMEOUT = env.float("LIVE_PROVIDER_CONNECT_TIMEOUT", default=2.0)
+LIVE_PROVIDER_READ_TIMEOUT = env.float("LIVE_PROVIDER_READ_TIMEOUT", default=4.0)
+LIVE_PROVIDER_MAX_RETRIES = env.int("LIVE_PROVIDER_MAX_RETRIES", default=1)
 # Live provider reads in the UI (invoices/live.py): how long a success is cached, seconds.
 # A public link is never cached past the expiry its provider gives it.
 BILLING_DATE_CACHE_SECONDS = env.int("BILLING_DATE_CACHE_SECONDS", default=3600)

@@ -66,7 +66,7 @@ def account_billing_details_get(*, user: Any, account: Account) -> BillingDetail
     if cached is not None:
         return BillingDetails(account_id=cached[0], next_billing_date=cached[1])
 
-    with connection_client(connection) as client:
+    with connection_client(connection, live=True) as client:
         details = _call(connection, lambda: client.billing_details(account.provider_id))
     if not isinstance(details, BillingDetails) or not (
         details.next_billing_date is None or isinstance(details.next_billing_date, dt.date)
@@ -94,7 +94,7 @@ def invoice_public_link_get(*, user: Any, invoice: Invoice) -> PublicLink:
     if cached is not None:
         return PublicLink(url=cached[0], expires_at=cached[1])
 
-    with connection_client(connection) as client:
+    with connection_client(connection, live=True) as client:
         link = _call(
             connection,
             lambda: client.public_link(account_id=account_id, invoice_id=invoice.provider_id),

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import requests
@@ -123,12 +123,23 @@ class Token:
     lifetime: float  # seconds the token was valid for when issued
 
 
+class TokenStore(Protocol):
+    """Where tokens are kept beyond one client (e.g. a cache every process shares)."""
+
+    def get(self) -> Token | None: ...
+
+    def set(self, token: Token) -> None: ...
+
+    def discard(self, value: str) -> None: ...
+
+
 class TokenCache:
     """Holds one bearer token; fetches a new one ahead of expiry, one thread at a time.
 
     `fetch` returns `(token, expires_at_epoch)`. The token is refreshed when less than
     a tenth of its lifetime (at most 60 s) is left, so a request never leaves with a
-    token about to die in flight.
+    token about to die in flight. With a `store` (see `share`), a token another process
+    fetched is used before asking for a new one, and a new one is kept there too.
     """
 
     def __init__(
@@ -143,6 +154,10 @@ class TokenCache:
         self._max_margin = max_margin
         self._lock = threading.Lock()
         self._token: Token | None = None
+        self._store: TokenStore | None = None
+
+    def share(self, store: TokenStore) -> None:
+        self._store = store
 
     def _fresh(self, token: Token | None) -> bool:
         if token is None:
@@ -156,9 +171,15 @@ class TokenCache:
             return token.value  # type: ignore[union-attr]
         with self._lock:
             if not self._fresh(self._token):
-                value, expires_at = self._fetch()
-                now = self._clock()
-                self._token = Token(value, expires_at, max(expires_at - now, 0.0))
+                shared = self._store.get() if self._store is not None else None
+                if self._fresh(shared):
+                    self._token = shared
+                else:
+                    value, expires_at = self._fetch()
+                    now = self._clock()
+                    self._token = Token(value, expires_at, max(expires_at - now, 0.0))
+                    if self._store is not None:
+                        self._store.set(self._token)
             return self._token.value  # type: ignore[union-attr]
 
     def invalidate(self, value: str) -> None:
@@ -166,6 +187,8 @@ class TokenCache:
         with self._lock:
             if self._token is not None and self._token.value == value:
                 self._token = None
+            if self._store is not None:
+                self._store.discard(value)
 
 
 def _retry_after(response: requests.Response, cap: float) -> float | None:
@@ -202,6 +225,9 @@ class HttpClient:
         error_message: Callable[[requests.Response], str | None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         secrets: Iterable[str] = (),
+        budget: float | None = None,
+        token_store: TokenStore | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.provider = provider
@@ -213,6 +239,13 @@ class HttpClient:
         self.retry_after_cap = retry_after_cap
         self._error_message = error_message
         self._sleep = sleep
+        # At most this many seconds for one call, retries and their waits included (a
+        # web request waiting on a provider must answer in time); None: no such bound.
+        self.budget = budget
+        # Told when a call waits before retrying, and why (a sync shows it as progress).
+        self._on_wait = on_wait
+        if token_cache is not None and token_store is not None:
+            token_cache.share(token_store)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
@@ -263,7 +296,9 @@ class HttpClient:
         retryable = method in IDEMPOTENT_METHODS if retry is None else retry
         reauthenticated = False
         attempt = 0
+        deadline = time.monotonic() + self.budget if self.budget is not None else None
         while True:
+            timeout = self._timeout(deadline, where)
             request_headers = dict(headers or {})
             token = None
             if self.token_cache is not None:
@@ -277,7 +312,7 @@ class HttpClient:
                     json=json,
                     data=data,
                     headers=request_headers,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=allow_redirects,
                 )
             except requests.TooManyRedirects as exc:
@@ -291,8 +326,8 @@ class HttpClient:
                     kind = "connection failed"
                 if retryable and attempt < self.max_retries:
                     attempt += 1
-                    self._wait(attempt, None, where, kind)
-                    continue
+                    if self._wait(attempt, None, where, kind, deadline):
+                        continue
                 raise ProviderUnavailable(f"{where}: {kind}") from exc
             except requests.RequestException as exc:
                 raise ProviderError(f"{where}: request failed ({exc.__class__.__name__})") from exc
@@ -309,9 +344,9 @@ class HttpClient:
             if status in RETRY_STATUSES and retryable and attempt < self.max_retries:
                 attempt += 1
                 delay = _retry_after(response, self.retry_after_cap)
-                response.close()
-                self._wait(attempt, delay, where, f"HTTP {status}")
-                continue
+                if self._wait(attempt, delay, where, f"HTTP {status}", deadline):
+                    response.close()
+                    continue
             raise self._error_for(response, where, self._redactor_for(request_headers, token, data))
 
     def _redactor_for(self, headers: Mapping[str, str], token: str | None, data: Any) -> Redactor:
@@ -328,17 +363,41 @@ class HttpClient:
                     redact.add(value)
         return redact
 
-    def _wait(self, attempt: int, retry_after: float | None, where: str, why: str) -> None:
+    def _timeout(self, deadline: float | None, where: str) -> tuple[float, float]:
+        """(connect, read) timeouts for the next attempt, within the call's budget."""
+        if deadline is None:
+            return self.timeout
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            raise ProviderUnavailable(f"{where}: no answer within {self.budget:g} s")
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+    def _wait(
+        self,
+        attempt: int,
+        retry_after: float | None,
+        where: str,
+        why: str,
+        deadline: float | None,
+    ) -> bool:
+        """Wait before retry `attempt`; False (no wait) when the budget would not last."""
         if retry_after is None:
             # Exponential backoff with full jitter (AWS architecture blog): spreads
             # retries of several workers instead of having them hit together.
             retry_after = random.uniform(
                 0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
             )
+        if deadline is not None and time.monotonic() + retry_after >= deadline - 0.05:
+            return False
         logger.warning(
             "%s: %s, retry %d/%d in %.2fs", where, why, attempt, self.max_retries, retry_after
         )
+        if self._on_wait is not None and retry_after >= 1:
+            self._on_wait(
+                f"waiting {retry_after:.0f} s before retry {attempt} of {self.max_retries} ({why})"
+            )
         self._sleep(retry_after)
+        return True
 
     def _error_for(
         self, response: requests.Response, where: str, redact: Redactor

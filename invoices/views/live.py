@@ -18,14 +18,16 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ..explain import provider_error_words
 from ..live import (
     account_billing_details_get,
     connection_live_features,
     connection_provider_label,
     invoice_public_link_get,
 )
+from ..models import Role
 from ..providers import ProviderError, ProviderNotSupported
-from ..selectors import account_get, account_summary, invoice_get
+from ..selectors import account_get, account_summary, connection_role, invoice_get
 
 
 @login_required
@@ -42,7 +44,7 @@ def account_next_billing_date(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         context["details"] = account_billing_details_get(user=request.user, account=account)
     except ProviderError as exc:
-        context.update(_error_context(account.connection, exc))
+        context.update(_error_context(request, account.connection, exc))
     return _render(request, "invoices/partials/billing_date.html", context)
 
 
@@ -60,7 +62,7 @@ def invoice_public_link(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         context["link"] = invoice_public_link_get(user=request.user, invoice=invoice)
     except ProviderError as exc:
-        context.update(_error_context(invoice.connection, exc))
+        context.update(_error_context(request, invoice.connection, exc))
     return _render(request, "invoices/partials/public_link.html", context)
 
 
@@ -79,12 +81,15 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "invoices/account_detail.html", context)
 
 
-def _error_context(connection: Any, error: ProviderError) -> dict[str, Any]:
-    # str(error) is written by the clients to be shown: it never holds a secret.
+def _error_context(request: HttpRequest, connection: Any, error: ProviderError) -> dict[str, Any]:
+    label = connection_provider_label(connection)
+    role = connection_role(user=request.user, connection=connection)
     return {
-        "error": str(error),
+        "error": provider_error_words(error, label=label),
+        # The provider's own words (redacted by the clients) for who runs the connection.
+        "error_detail": str(error) if role == Role.PARTNER_ADMIN else "",
         "not_supported": isinstance(error, ProviderNotSupported),
-        "provider_label": connection_provider_label(connection),
+        "provider_label": label,
     }
 
 

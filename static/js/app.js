@@ -86,3 +86,24 @@ function syncFiltersFromUrl() {
 document.addEventListener("htmx:pushedIntoHistory", syncFiltersFromUrl);
 document.addEventListener("htmx:historyRestore", syncFiltersFromUrl);
 window.addEventListener("pageshow", syncFiltersFromUrl);
+
+// A live read (next billing date, public link) whose request fails in a way the server
+// could not answer for (an error status, which htmx does not swap; no network; the
+// time-out) shows a message and a retry instead of "loading…" for ever. Provider errors
+// arrive as ordinary answers with their own message and retry.
+function showLiveFailure(event) {
+  const wrapper = event.detail.elt && event.detail.elt.closest(".live");
+  const template = document.getElementById("live-error");
+  if (!wrapper || !template || !wrapper.dataset.retryUrl) return;
+  const message = template.content.cloneNode(true);
+  const retry = message.querySelector("a");
+  retry.href = wrapper.dataset.retryUrl;
+  retry.setAttribute("hx-get", wrapper.dataset.retryUrl);
+  // The wrapper stays (the retry replaces it); its own trigger must not fire again.
+  ["hx-get", "hx-trigger", "aria-busy"].forEach((name) => wrapper.removeAttribute(name));
+  wrapper.replaceChildren(message);
+  htmx.process(wrapper);
+}
+["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach((name) => {
+  document.addEventListener(name, showLiveFailure);
+});

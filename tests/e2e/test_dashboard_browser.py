@@ -287,3 +287,30 @@ def test_the_pages_work_under_the_content_security_policy(new_page, dashboard):
 
     headers = [r.headers.get("content-security-policy", "") for r in responses]
     assert headers and all("script-src 'self'" in h and "unsafe" not in h for h in headers)
+
+
+def test_a_live_read_without_a_usable_answer_offers_a_retry(
+    dashboard_page, dashboard, new_page, monkeypatch
+):
+    """An error page (htmx swaps none) or no answer must not leave "loading…" for ever."""
+    from invoices.views import live as live_views
+
+    real = live_views.account_billing_details_get
+
+    def broken(**kwargs):
+        raise RuntimeError("the server fell over")
+
+    page = dashboard_page
+    monkeypatch.setattr(live_views, "account_billing_details_get", broken)
+    filter_connection(page, dashboard.connections["masstack"])
+    cell = page.locator(f"{ROWS} td[data-label='Next billing']").first
+
+    expect(cell).to_contain_text("No answer came. Try again in a moment.")
+    expect(cell.locator(".live-loading")).to_have_count(0)
+    new_page.errors.clear()  # the 500s this test asked for (browser and htmx report them)
+
+    monkeypatch.setattr(live_views, "account_billing_details_get", real)
+    cell.get_by_role("link", name="Retry").click()
+
+    expect(cell).to_contain_text("Next billing")
+    expect(cell.locator("time")).to_have_count(1)

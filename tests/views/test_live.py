@@ -20,6 +20,8 @@ from invoices.providers import PublicLink
 from invoices.providers.base import ProviderClient
 from invoices.sandbox.masstack import service_account
 
+from .pages import parse
+
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -198,27 +200,42 @@ def test_billing_date_is_cached_until_the_cache_is_cleared(client, finance, sand
     assert len(sandbox.app.calls(BILLING_PATH)) == 2
 
 
-def test_a_provider_error_is_an_inline_message_with_a_retry(
+def test_a_provider_error_is_an_inline_message_in_plain_words_with_a_retry(
     client, finance, sandbox, account, settings
 ):
-    settings.PROVIDER_MAX_RETRIES = 0
+    settings.LIVE_PROVIDER_MAX_RETRIES = 0
     sandbox.app.faults.add("status", status=502, path=BILLING_PATH)
 
     response = client.get(billing_url(account), **HTMX)
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "A third party connection is not responding" in html
-    assert "Could not get this from MasStack" in html
+    assert "MasStack did not answer. Try again in a minute." in html
+    assert "A third party connection is not responding" not in html  # not for finance
+    assert "HTTP 502" not in html
     assert f'hx-get="{billing_url(account)}"' in html
     assert 'hx-target="closest .live"' in html
     assert ">Retry</a>" in html
 
 
+def test_a_partner_admin_also_gets_the_provider_s_own_words_behind_details(
+    client, masstack, sandbox, account, settings
+):
+    settings.LIVE_PROVIDER_MAX_RETRIES = 0
+    client.force_login(grant(masstack, Role.PARTNER_ADMIN, username="admin"))
+    sandbox.app.faults.add("status", status=502, path=BILLING_PATH)
+
+    response = client.get(billing_url(account), **HTMX)
+
+    details = parse(response).find("details", cls="error-detail").text()
+    assert "MasStack did not answer." in response.content.decode()
+    assert "HTTP 502: A third party connection is not responding" in details
+
+
 def test_a_provider_error_is_not_cached_so_retry_succeeds(
     client, finance, sandbox, account, settings
 ):
-    settings.PROVIDER_MAX_RETRIES = 0
+    settings.LIVE_PROVIDER_MAX_RETRIES = 0
     sandbox.app.faults.add("status", status=502, path=BILLING_PATH)
     client.get(billing_url(account), **HTMX)
 
@@ -236,7 +253,9 @@ def test_a_malformed_provider_answer_is_a_clear_message_not_a_500(
     response = client.get(billing_url(account), **HTMX)
 
     assert response.status_code == 200
-    assert "JSON" in response.content.decode()
+    assert "MasStack answered with something this app could not read." in (
+        response.content.decode()
+    )
 
 
 def test_a_client_bug_is_an_inline_message_not_a_500(client):
@@ -248,7 +267,7 @@ def test_a_client_bug_is_an_inline_message_not_a_500(client):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "could not be understood" in html
+    assert "answered with something this app could not read" in html
     assert "KeyError" not in html
     assert HostileClient.built[0].closed
 
@@ -453,7 +472,7 @@ def test_no_credential_appears_in_any_page(client, finance, sandbox, account, in
         client.get(billing_url(account)),
         client.get(link_url(invoice)),
     ]
-    settings.PROVIDER_MAX_RETRIES = 0
+    settings.LIVE_PROVIDER_MAX_RETRIES = 0
     cache.clear()
     sandbox.app.faults.add("status", status=401, path="/oauth2/")
     pages.append(client.get(link_url(invoice)))
@@ -463,4 +482,71 @@ def test_no_credential_appears_in_any_page(client, finance, sandbox, account, in
         assert page.status_code == 200
         assert secret not in html
         assert "PRIVATE KEY" not in html
-    assert "Could not get this from MasStack" in pages[-1].content.decode()
+    assert "MasStack refused this connection's credentials" in parse(pages[-1]).text()
+
+
+# -- a live read answers in time, and reuses tokens -------------------------------------
+
+
+def test_a_provider_that_does_not_answer_is_given_up_on_within_the_live_budget(
+    client, finance, sandbox, account, settings
+):
+    """A web request must not wait on a provider for as long as a sync would (42 s
+    against a MasStack that accepts the connection and never answers)."""
+    import time
+
+    settings.LIVE_PROVIDER_BUDGET = 1.0
+    sandbox.app.faults.add("latency", delay=3, path=BILLING_PATH)
+
+    started = time.monotonic()
+    response = client.get(billing_url(account), **HTMX)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 2.0
+    html = response.content.decode()
+    assert "MasStack did not answer. Try again in a minute." in html
+    assert ">Retry</a>" in html
+
+
+def test_live_reads_get_a_short_budget_and_at_most_one_retry(masstack, settings):
+    from invoices.clients import connection_client
+
+    with connection_client(masstack, live=True) as live, connection_client(masstack) as sync:
+        assert (live.http.budget, live.http.max_retries, live.http.timeout) == (5.0, 1, (2.0, 4.0))
+        assert (sync.http.budget, sync.http.max_retries) == (None, settings.PROVIDER_MAX_RETRIES)
+
+
+def test_live_reads_reuse_the_token_across_requests(client, finance, sandbox, masstack):
+    first = sandbox_invoice(masstack, sandbox, account_index=0).account
+    second = sandbox_invoice(masstack, sandbox, account_index=1).account
+    tokens = sandbox.app.tokens.issued
+
+    for account in (first, second):
+        response = client.get(billing_url(account), **HTMX)
+        assert "Next billing <time" in response.content.decode()
+
+    assert sandbox.app.tokens.issued == tokens + 1
+    assert len(sandbox.app.calls("/oauth2/token")) == 1
+
+
+def test_a_shared_token_the_provider_refuses_is_replaced_once(client, finance, sandbox, masstack):
+    account = sandbox_invoice(masstack, sandbox).account
+    client.get(billing_url(account), **HTMX)  # a token, kept in the shared cache
+    sandbox.app.tokens.expire_all()  # the provider forgets it (restart, revocation)
+    other = sandbox_invoice(masstack, sandbox, account_index=2).account
+
+    response = client.get(billing_url(other), **HTMX)
+
+    assert "Next billing <time" in response.content.decode()
+    assert len(sandbox.app.calls("/oauth2/token")) == 2
+
+
+def test_shared_tokens_are_encrypted_in_the_cache(client, finance, sandbox, masstack):
+    from invoices.clients import CachedTokens
+
+    client.get(billing_url(sandbox_invoice(masstack, sandbox).account), **HTMX)
+
+    stored = cache.get(CachedTokens(masstack).key)
+    token = CachedTokens(masstack).get().value
+    assert token in sandbox.app.tokens._tokens  # the one the provider issued
+    assert stored and token.encode() not in stored

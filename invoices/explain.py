@@ -1,0 +1,40 @@
+"""Provider failures in plain words, for the people who see them.
+
+Finance users get what happened and what to do; the provider's own (technical, already
+redacted) message stays for partner admins, behind a disclosure.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from .providers import (
+    ProviderAuthError,
+    ProviderBadPayload,
+    ProviderError,
+    ProviderNotFound,
+    ProviderNotSupported,
+    ProviderUnavailable,
+)
+
+
+def provider_error_words(error: ProviderError, *, label: str) -> str:
+    """One sentence a finance user understands, e.g. "MasStack did not answer. Try again
+    in a minute." (`label`: the provider's name)."""
+    if isinstance(error, ProviderUnavailable):
+        return _("%(provider)s did not answer. Try again in a minute.") % {"provider": label}
+    if isinstance(error, ProviderAuthError):
+        return _(
+            "%(provider)s refused this connection's credentials. A partner admin needs to "
+            "check them."
+        ) % {"provider": label}
+    if isinstance(error, ProviderNotFound):
+        return _("%(provider)s does not know this (any more).") % {"provider": label}
+    if isinstance(error, ProviderNotSupported):
+        return _("Not offered by %(provider)s.") % {"provider": label}
+    if isinstance(error, ProviderBadPayload):
+        return _(
+            "%(provider)s answered with something this app could not read. Try again later; "
+            "if it keeps happening, a partner admin can see the details."
+        ) % {"provider": label}
+    return _("%(provider)s could not be reached. Try again in a minute.") % {"provider": label}
