@@ -277,6 +277,9 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     missing = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What a running run is doing besides reading pages, e.g. waiting out a provider's
+    # Retry-After ("Acronis: waiting 30 s before retry 1 of 3 (HTTP 429)").
+    note = models.CharField(max_length=200, blank=True)
     # What could not be read: [{"what": ..., "reason": ...}], the first MAX_PROBLEMS of
     # `problem_count`.
     problems = models.JSONField(default=list, blank=True)

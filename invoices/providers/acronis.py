@@ -35,7 +35,7 @@ import requests
 from . import parsing
 from .base import ProviderClient, require
 from .errors import ProviderAuthError, ProviderBadPayload, ProviderError
-from .http import HttpClient, TokenCache, error_field, json_body
+from .http import HttpClient, TokenCache, error_field
 from .types import Account, Batch, Coverage, Invoice, InvoicePage, Problem
 
 API_PATH = "/api/advanced-automation/v1"
@@ -450,7 +450,7 @@ class AcronisClient(ProviderClient):
             if exc.status == 400:  # OAuth servers answer invalid_client with 400 or 401
                 raise ProviderAuthError(str(exc), status=400) from exc
             raise
-        payload = json_body(response)
+        payload = self._auth_http.json(response)
         where = "Acronis token answer"
         token = parsing.as_str(
             parsing.field(payload, "access_token", where=where),

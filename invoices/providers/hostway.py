@@ -33,7 +33,7 @@ import requests
 from . import parsing
 from .base import ProviderClient, require
 from .errors import ProviderBadPayload, ProviderError, ends_listing
-from .http import HttpClient, error_field, json_body
+from .http import HttpClient, error_field
 from .types import Account, Coverage, Invoice, InvoicePage, Problem
 
 logger = logging.getLogger(__name__)
@@ -477,7 +477,7 @@ class HostwayClient(ProviderClient):
             fetched.add(marker)
             response = self.http.request("GET", url, allow_redirects=False)
             if not 300 <= response.status_code < 400:
-                return json_body(response), url
+                return self.http.json(response), url
             location = response.headers.get("Location")
             status = response.status_code
             response.close()

@@ -424,7 +424,17 @@ class HttpClient:
     # -- conveniences --------------------------------------------------------
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return json_body(self.request("GET", path, **kwargs))
+        return self.json(self.request("GET", path, **kwargs))
+
+    def json(self, response: requests.Response) -> Any:
+        """`json_body`, its errors naming the call (`hostway: GET /accounts: ...`)."""
+        try:
+            return json_body(response)
+        except ProviderBadPayload as exc:
+            request = response.request
+            path = urlsplit(request.url or "").path if request is not None else "?"
+            method = request.method if request is not None else "?"
+            raise ProviderBadPayload(f"{self.provider}: {method} {path}: {exc}") from exc
 
 
 def _default_ok(allow_redirects: bool) -> Callable[[requests.Response], bool]:

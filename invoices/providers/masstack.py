@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .base import ProviderClient, require
 from .errors import ProviderAuthError, ProviderBadPayload, ProviderError, ends_listing
-from .http import HttpClient, TokenCache, error_field, json_body
+from .http import HttpClient, TokenCache, error_field
 from .parsing import (
     as_date,
     as_datetime,
@@ -441,7 +441,7 @@ class MasStackClient(ProviderClient):
                     status=exc.status,
                 ) from None
             raise
-        body = json_body(response)
+        body = self._auth_http.json(response)
         token = as_str(field(body, TOKEN_FIELD, where="token answer"), where="token")
         if not token.strip():
             raise ProviderAuthError(f"{self.name}: the token answer has an empty token")

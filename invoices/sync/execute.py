@@ -12,6 +12,7 @@ from ..clients import connection_client
 from ..models import Connection, SyncRun, SyncState
 from ..providers import ProviderError
 from ..providers.base import ProviderClient
+from ..providers.registry import get_client_class
 from .gone import Listing, invoices_mark_gone
 from .pull import Progress, pull
 from .runs import (
@@ -61,7 +62,10 @@ def _execute(run: SyncRun, client: ProviderClient | None, progress: Progress | N
     lease = Lease(run)
     try:
         if client is None:
-            client = connection_client(connection)
+            label = get_client_class(connection.provider).label
+            client = connection_client(
+                connection, on_wait=lambda text: lease.note(f"{label}: {text}")
+            )
         listing = pull(run, client, lease, progress)
         _finish(run, listing)
     except LeaseLost:
@@ -116,6 +120,7 @@ def _finish(run: SyncRun, listing: Listing) -> None:
             problem_count=listing.problem_count,
             state=state,
             error=error,
+            note="",
             finished_at=now,
             heartbeat_at=now,
         )

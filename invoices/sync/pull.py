@@ -100,7 +100,13 @@ def pull(run: SyncRun, client: ProviderClient, lease: Lease, progress: Progress 
         if progress is not None and arrived:
             progress(run)
 
-    with fetched_ahead(client.iter_invoice_pages(), waiting=lease.keep, every=lease.every) as pages:
+    def while_waiting() -> None:
+        if lease.keep() and progress is not None:
+            progress(run)  # what the run waits for, as it starts waiting
+
+    # Looked at every second at least while waiting: a wait the provider asks for shows soon.
+    every = min(1.0, lease.every)
+    with fetched_ahead(client.iter_invoice_pages(), waiting=while_waiting, every=every) as pages:
         try:
             for page in pages:
                 if not arrived:
@@ -116,7 +122,7 @@ def pull(run: SyncRun, client: ProviderClient, lease: Lease, progress: Progress 
                         # sync grows, at a cost that does not grow with it.
                         database_statistics_refresh(lookups_only=True)
                 else:
-                    lease.keep()
+                    while_waiting()
         except ProviderError:
             # The provider failed part way: what it sent before is kept.
             write()

@@ -21,6 +21,7 @@ new one started.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Any
 
@@ -126,22 +127,38 @@ def run_update(run: SyncRun, **fields: Any) -> None:
 
 
 class Lease:
-    """Renews a running run's lease while it waits (the writes renew it themselves)."""
+    """Renews a running run's lease while it waits (the writes renew it themselves), and
+    records what the run is waiting for (`notes`, filled from the fetching thread)."""
 
     def __init__(self, run: SyncRun) -> None:
         self.run = run
         self.every = heartbeat_seconds()
         self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._note: str | None = None
+
+    def note(self, text: str) -> None:
+        """Thread-safe: the run is waiting, and why; saved with the next `keep`."""
+        with self._lock:
+            self._note = text[:200]
 
     def renewed(self) -> None:
-        """A write just renewed it."""
+        """A write just renewed it (and cleared the note)."""
         self._last = time.monotonic()
 
-    def keep(self) -> None:
-        """Renew it if a heartbeat is due; `LeaseLost` if the run was reaped."""
-        if time.monotonic() - self._last >= self.every:
+    def keep(self) -> bool:
+        """Renew it if a heartbeat is due, at once if there is a note to save; True when
+        the run changed. `LeaseLost` if the run was reaped."""
+        with self._lock:
+            note, self._note = self._note, None
+        if note is not None:
+            run_update(self.run, note=note)
+        elif time.monotonic() - self._last >= self.every:
             run_update(self.run)
-            self._last = time.monotonic()
+        else:
+            return False
+        self._last = time.monotonic()
+        return note is not None
 
 
 def run_fail(run: SyncRun, message: str) -> None:

@@ -134,6 +134,7 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
             created=run.created + created,
             updated=run.updated + len(rows) - created,
             unchanged=run.unchanged + len(unchanged),
+            note="",  # pages arrive again: no longer waiting
         )
         invoices_upsert(rows)
         for chunk in chunks(unchanged):

@@ -254,6 +254,66 @@ def test_add_hostway_with_a_default_currency(sandbox):
     assert Connection.objects.get(name="HW").config["currency"] == "CAD"
 
 
+def add_acronis_without_secret(sandbox, **options) -> str:
+    out = StringIO()
+    call_command(
+        "add_connection", "acronis", "--name", "Acme", "--base-url", sandbox.url,
+        "--client-id", sandbox.app.config.acronis_client_id, stdout=out, stderr=StringIO(),
+        **options,
+    )  # fmt: skip
+    return out.getvalue()
+
+
+def test_a_secret_can_come_from_the_environment_instead_of_the_command_line(sandbox, monkeypatch):
+    monkeypatch.setenv("ACRONIS_CLIENT_SECRET", sandbox.app.config.acronis_client_secret)
+
+    add_acronis_without_secret(sandbox, stdin=StringIO(""))
+
+    stored = Connection.objects.get(name="Acme").credentials
+    assert stored["client_secret"] == sandbox.app.config.acronis_client_secret
+
+
+def test_a_secret_can_be_piped_on_standard_input(sandbox, monkeypatch):
+    monkeypatch.delenv("ACRONIS_CLIENT_SECRET", raising=False)
+
+    add_acronis_without_secret(
+        sandbox, stdin=StringIO(sandbox.app.config.acronis_client_secret + "\n")
+    )
+
+    stored = Connection.objects.get(name="Acme").credentials
+    assert stored["client_secret"] == sandbox.app.config.acronis_client_secret
+
+
+def test_a_secret_given_nowhere_is_asked_for_in_plain_words(sandbox, monkeypatch):
+    monkeypatch.delenv("ACRONIS_CLIENT_SECRET", raising=False)
+
+    with pytest.raises(CommandError, match="no acronis client secret given: set ACRONIS_CLIENT"):
+        add_acronis_without_secret(sandbox, stdin=StringIO(""))
+    assert not Connection.objects.exists()
+
+
+def test_a_terminal_is_prompted_for_the_secret_without_echo(sandbox, monkeypatch):
+    import getpass
+
+    class Terminal(StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    asked = []
+    monkeypatch.delenv("HOSTWAY_PASSWORD", raising=False)
+    monkeypatch.setattr(
+        getpass, "getpass", lambda prompt: asked.append(prompt) or "sandbox-password"
+    )
+    call_command(
+        "add_connection", "hostway", "--name", "HW", "--base-url", sandbox.url,
+        "--username", sandbox.app.config.hostway_username, stdin=Terminal(),
+        stdout=StringIO(),
+    )  # fmt: skip
+
+    assert asked == ["Hostway password: "]
+    assert Connection.objects.get(name="HW").credentials["password"] == "sandbox-password"
+
+
 def test_sync_invoices_with_an_unknown_connection():
     with pytest.raises(CommandError, match="no connection named 'nope'"):
         run("sync_invoices", "--connection", "nope")

@@ -153,18 +153,27 @@ def test_a_refused_connection_is_unavailable(provider, fast_http, sandbox):
         client.check()
 
 
-def test_malformed_json_is_a_bad_payload(make_client, sandbox, provider):
+ENDPOINTS = {
+    "acronis": "acronis: GET /api/advanced-automation/v1/InvoiceOverview",
+    "hostway": "hostway: GET /accounts",
+    "masstack": "masstack: GET /v2/orgs/org-sandbox/accounts/",
+}
+
+
+def test_malformed_json_is_a_bad_payload_that_names_the_call(make_client, sandbox, provider):
     client = warmed(make_client(), sandbox)
     sandbox.app.faults.add("malformed", times=1)
 
     if provider != "masstack":
-        with pytest.raises(ProviderBadPayload):
+        with pytest.raises(ProviderBadPayload) as raised:
             first_page(client)
+        assert str(raised.value).startswith(ENDPOINTS[provider] + ": response is not valid")
         return
     # MasStack reads account by account: the account is reported and skipped.
     page = first_page(client)
     assert not page.invoices
     assert [problem.account_id for problem in page.problems] == [client.accounts[0]]
+    assert page.problems[0].reason.startswith(ENDPOINTS[provider])
     assert "not valid JSON" in page.problems[0].reason
 
 

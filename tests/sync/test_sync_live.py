@@ -266,3 +266,17 @@ def _start(env, *args: str) -> subprocess.Popen[str]:
         [sys.executable, "manage.py", *args], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def test_a_provider_asking_to_wait_shows_in_the_run_s_progress(sandbox):
+    """A 429 with a long Retry-After would stall a sync silently: the run says so."""
+    connection = sandbox_connection(sandbox, "hostway")
+    sandbox.app.faults.add("status", status=429, retry_after=2, times=1, path="/accounts/")
+    notes = []
+
+    run = connection_sync(connection=connection, progress=lambda run: notes.append(run.note))
+
+    assert run.state == SyncState.SUCCEEDED
+    assert "Hostway: waiting 2 s before retry 1 of 3 (HTTP 429)" in notes
+    assert run.note == ""  # over once pages come again
+    assert SyncRun.objects.get(pk=run.pk).note == ""

@@ -111,3 +111,19 @@ def test_a_partial_sync_says_what_it_could_not_read_to_partner_admins_only(
     assert "Acronis invoice 1-2024: Total is not an amount" in admin
     assert "1 item could not be read" in finance
     assert "Total is not an amount" not in finance
+
+
+def test_a_running_sync_says_what_it_waits_for(as_finance: Client, mirror):
+    SyncRun.objects.create(
+        connection=mirror.alpha,
+        state=SyncState.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        pages_done=3,
+        note="Acronis Advanced Automation: waiting 30 s before retry 1 of 3 (HTTP 429)",
+    )
+
+    panel = parse(as_finance.get(LIST)).find("article", id=f"conn-{mirror.alpha.pk}").text()
+
+    assert "Running… page 3" in panel
+    assert "waiting 30 s before retry 1 of 3 (HTTP 429)" in panel

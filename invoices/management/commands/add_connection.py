@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -16,6 +19,7 @@ from invoices.services import ServiceError, connection_create
 
 class Command(BaseCommand):
     help = "Add a provider connection (credentials are checked against the provider first)."
+    stealth_options = ("stdin",)  # where a piped secret comes from (tests pass one)
 
     def add_arguments(self, parser: CommandParser) -> None:
         providers = parser.add_subparsers(
@@ -34,14 +38,22 @@ class Command(BaseCommand):
         common(acronis)
         acronis.add_argument("--base-url", required=True, help="data center URL")
         acronis.add_argument("--client-id", required=True)
-        acronis.add_argument("--client-secret", required=True)
+        acronis.add_argument(
+            "--client-secret",
+            help=f"visible to other users in `ps` and kept in shell history: prefer "
+            f"{SECRET_SOURCES['client_secret'][0]}, or the prompt",
+        )
         acronis.add_argument("--currency", default="EUR")
 
         hostway = providers.add_parser("hostway", help="Hostway")
         common(hostway)
         hostway.add_argument("--base-url", required=True)
         hostway.add_argument("--username", required=True)
-        hostway.add_argument("--password", required=True)
+        hostway.add_argument(
+            "--password",
+            help=f"visible to other users in `ps` and kept in shell history: prefer "
+            f"{SECRET_SOURCES['password'][0]}, or the prompt",
+        )
         hostway.add_argument(
             "--account", action="append", default=[], help="repeat; all accounts when omitted"
         )
@@ -68,6 +80,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         provider = options["provider"]
+        stdin = options.get("stdin") or sys.stdin
+        for name in SECRET_SOURCES:
+            if name in options:
+                options[name] = _secret(options[name], name, stdin)
         config, credentials = _settings_for(provider, options)
         fields: dict[str, Any] = {"payment_terms_days": options["payment_terms"]}
         if options["sync_interval"] is not None:
@@ -84,6 +100,31 @@ class Command(BaseCommand):
         except (ServiceError, ProviderError) as exc:
             raise CommandError(f"connection not added: {exc}") from None
         self.stdout.write(f"Added {provider} connection '{connection.name}' (id {connection.pk}).")
+
+
+# The secret options: where else they may come from, and how the prompt asks for them.
+SECRET_SOURCES = {
+    "client_secret": ("ACRONIS_CLIENT_SECRET", "Acronis client secret: "),
+    "password": ("HOSTWAY_PASSWORD", "Hostway password: "),
+}
+
+
+def _secret(given: str | None, name: str, stdin: TextIO) -> str:
+    """The option's value, else its environment variable, else a prompt (a terminal) or
+    the first line of standard input (a pipe): never on the command line by necessity."""
+    variable, prompt = SECRET_SOURCES[name]
+    if given:
+        return given
+    if os.environ.get(variable):
+        return os.environ[variable]
+    value = getpass.getpass(prompt) if stdin.isatty() else stdin.readline().rstrip("\r\n")
+    if not value:
+        flag = "--" + name.replace("_", "-")
+        raise CommandError(
+            f"no {prompt.rstrip(': ').lower()} given: set {variable}, type it when asked, "
+            f"pipe it on standard input, or pass {flag}"
+        )
+    return value
 
 
 def _settings_for(provider: str, options: dict[str, Any]) -> tuple[dict, dict]:

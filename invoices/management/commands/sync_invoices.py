@@ -65,11 +65,13 @@ class Command(BaseCommand):
             total = f"/{run.pages_total}" if run.pages_total else ""
             pct = f" {run.progress_percent}%" if run.progress_percent is not None else ""
             line = f"{connection.name}: page {run.pages_done}{total}{pct}"
+            if run.note:
+                line += f" ({run.note})"
             if interactive:
                 self.stdout.write(f"\r{line}", ending="")
                 self.stdout.flush()
                 self._progress_shown = True
-            elif run.pages_done == 1 or run.pages_done % 25 == 0:
+            elif run.note or run.pages_done == 1 or run.pages_done % 25 == 0:
                 self.stdout.write(line)
 
         return show
