@@ -53,6 +53,12 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def export_probe(invoices: QuerySet[Invoice]) -> None:
+    """Run the export's own query for one row: what fails on the database fails here,
+    before a download starts (no cursor is left open: the stream makes its own)."""
+    list(invoices.values_list(*(field for _, field in COLUMNS))[:1])
+
+
 def export_rows(invoices: QuerySet[Invoice]) -> Iterator[list[Any]]:
     """Header, then one list per invoice, in the queryset's order."""
     yield [header for header, _ in COLUMNS]

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
-from ..exports import csv_incomplete_line, csv_lines, xlsx_file
+from ..exports import csv_incomplete_line, csv_lines, export_probe, xlsx_file
 from ..tables import InvoiceTable
 from .dashboard import invoice_filter_for
 
@@ -59,22 +59,19 @@ def invoice_export(request: HttpRequest, fmt: str) -> HttpResponse:
             logger.exception("XLSX export failed")
             return _refused(request, [], status=500)
         return FileResponse(workbook, as_attachment=True, filename=filename, content_type=XLSX)
-    lines = csv_lines(invoices)
     try:
-        # The byte-order mark, the header, and the first row: the query has run.
-        started = [next(lines), next(lines), next(lines, "")]
+        export_probe(invoices)
     except Exception:
         logger.exception("CSV export failed before it started")
         return _refused(request, [], status=500)
     response = StreamingHttpResponse(
-        _finished_or_marked(started, lines), content_type="text/csv; charset=utf-8"
+        _finished_or_marked(csv_lines(invoices)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _finished_or_marked(started: list[str], lines: Iterator[str]) -> Iterator[str]:
-    yield from started
+def _finished_or_marked(lines: Iterator[str]) -> Iterator[str]:
     try:
         yield from lines
     except Exception:
