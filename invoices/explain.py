@@ -38,3 +38,36 @@ def provider_error_words(error: ProviderError, *, label: str) -> str:
             "if it keeps happening, a partner admin can see the details."
         ) % {"provider": label}
     return _("%(provider)s could not be reached. Try again in a minute.") % {"provider": label}
+
+
+def error_kind(error: Exception) -> str:
+    """The kind of a sync's failure, kept on the run (`SyncRun.error_kind`)."""
+    for kind, cls in (
+        ("unavailable", ProviderUnavailable),
+        ("auth", ProviderAuthError),
+        ("not_found", ProviderNotFound),
+        ("bad_payload", ProviderBadPayload),
+    ):
+        if isinstance(error, cls):
+            return kind
+    return "provider" if isinstance(error, ProviderError) else "internal"
+
+
+def sync_error_words(kind: str, *, label: str) -> str:
+    """What a failed sync means, for everyone who sees the connection's panel."""
+    words = {
+        "unavailable": _("%(provider)s did not answer. The next sync tries again."),
+        "auth": _(
+            "%(provider)s refused this connection's credentials. A partner admin needs to "
+            "check them."
+        ),
+        "not_found": _("%(provider)s does not know an account of this connection any more."),
+        "bad_payload": _(
+            "%(provider)s answered with something this app could not read. Nothing was lost; "
+            "the next sync tries again."
+        ),
+        "nothing_read": _("Nothing could be read from %(provider)s. Nothing was lost."),
+        "lost": _("The sync stopped responding (its worker was lost). A new sync can start."),
+        "internal": _("The sync failed because of an error in this app; it has been logged."),
+    }.get(kind, _("The sync with %(provider)s failed. The next sync tries again."))
+    return words % {"provider": label}

@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import Batch, Connection, Invoice, InvoiceStatus
 from .selectors import (
@@ -44,6 +45,19 @@ GONE_CHOICES = (
     ("only", "Only these, counted in the totals"),
 )
 GONE_COUNTED = frozenset({"include", "only"})
+
+# The tabs above the table: each sets the filters in VIEW_FIELDS (and only those), so a
+# tab and the filter form never disagree; their counts come from one query
+# (`selectors.invoice_view_counts`, whose names these are).
+QUICK_VIEWS: tuple[tuple[str, Any, dict[str, str]], ...] = (
+    ("all", _("All"), {}),
+    ("unpaid", _("Unpaid"), {"status": "unpaid"}),
+    ("overdue", _("Overdue"), {"overdue": "true"}),
+    ("incasso", _("Incasso pending"), {"incasso": "true", "status": "unpaid"}),
+    ("errors", _("Delivery errors"), {"delivery_error": "true"}),
+    ("paid", _("Paid"), {"status": "paid"}),
+)
+VIEW_FIELDS = ("status", "overdue", "incasso", "delivery_error")
 
 
 def period_range(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -80,6 +94,27 @@ class YesNoFilter(django_filters.ChoiceFilter):
 class DeliveryErrorFilter(YesNoFilter):
     def apply(self, qs: QuerySet, value: bool) -> QuerySet:
         return qs.exclude(delivery_error="") if value else qs.filter(delivery_error="")
+
+
+class InvoiceFilterForm(forms.Form):
+    """The filters that contradict each other say so (each such filter is then ignored,
+    with the list's notice) instead of silently matching nothing or something else."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        low, high = cleaned.get("amount_min"), cleaned.get("amount_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("amount_max", _("Enter an amount of at least “Amount from”."))
+        after, before = cleaned.get("issued_after"), cleaned.get("issued_before")
+        if after and before and after > before:
+            self.add_error("issued_before", _("Enter a date on or after “Issued from”."))
+        period = cleaned.get("period")
+        if period in PERIODS and (cleaned.get("issued_after") or cleaned.get("issued_before")):
+            self.add_error(
+                "period",
+                _("Choose a period or dates, not both: the dates are used."),
+            )
+        return cleaned
 
 
 class InvoiceFilter(django_filters.FilterSet):
@@ -138,6 +173,7 @@ class InvoiceFilter(django_filters.FilterSet):
     class Meta:
         model = Invoice
         fields: list[str] = []
+        form = InvoiceFilterForm
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ from .models import Account, Connection, Invoice
 from .providers import BillingDetails, ProviderBadPayload, ProviderError, PublicLink
 from .providers.base import ProviderClient
 from .providers.errors import ProviderNotSupported
-from .providers.registry import get_client_class
+from .providers.registry import get_client_class, provider_label
 from .selectors import accounts_for_user, invoices_for_user
 
 logger = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ def connection_live_features(connection: Connection) -> tuple[bool, bool]:
 
 def connection_provider_label(connection: Connection) -> str:
     """The provider's name as people know it (e.g. "MasStack")."""
-    client_class = _client_class(connection)
-    return client_class.label if client_class is not None else connection.provider
+    return provider_label(connection.provider)
 
 
 def account_billing_details_get(*, user: Any, account: Account) -> BillingDetails:

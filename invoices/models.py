@@ -223,7 +223,8 @@ class Invoice(models.Model):
             # flags) walk the default order: a page's worth of matches turns up within a
             # few hundred entries, and every index slows every write of a sync.
             models.Index(fields=["-issue_date", "-id"], name="invoice_issue_desc"),
-            models.Index(fields=["-total", "-id"], name="invoice_total_desc"),
+            # Amounts sort within their currency (see tables.BY_CURRENCY).
+            models.Index(fields=["currency", "total", "id"], name="invoice_currency_total"),
             models.Index(fields=["customer_name"], name="invoice_customer"),
             models.Index(fields=["number"], name="invoice_number"),
             # One batch newest first, and grouped by batch: newest batch first, no batch
@@ -277,6 +278,8 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     missing = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What kind of failure `error` is (`explain.SYNC_ERRORS`): what people are told.
+    error_kind = models.CharField(max_length=20, blank=True)
     # What a running run is doing besides reading pages, e.g. waiting out a provider's
     # Retry-After ("Acronis: waiting 30 s before retry 1 of 3 (HTTP 429)").
     note = models.CharField(max_length=200, blank=True)
@@ -325,3 +328,16 @@ class SyncRun(models.Model):
         if not self.pages_total:
             return None
         return min(100, round(100 * self.pages_done / self.pages_total))
+
+
+class UserPreference(models.Model):
+    """What a user chose for the list, kept on the server (any browser, any machine)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invoice_preference"
+    )
+    # Column names of `tables.COLUMNS`, in the table's order; empty: the defaults.
+    columns = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} · preferences"

@@ -1,19 +1,64 @@
-"""Money formatting per currency (Babel: CLDR symbols, decimals and grouping)."""
+"""Money and dates for people: in the active language (Babel: CLDR symbols, decimals,
+grouping, month names), money in its currency's minor unit, rounded half away from zero.
+
+Only display rounds: totals are summed on the stored values (four decimals) and rounded
+once here; exports carry the stored value.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import UnknownCurrencyError, format_currency
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+from babel.numbers import UnknownCurrencyError, format_currency, get_currency_precision
+from django.conf import settings
+from django.utils import timezone, translation
 
-LOCALE = "en_US"
+
+def current_locale() -> Locale:
+    """The Babel locale of the active language ("nl" -> Dutch formats)."""
+    code = translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
+    try:
+        return Locale.parse(code)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en_US")
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    """`€1,234.50`: formatted in the currency's own number of decimals, never mixed."""
+    """`€1,234.50` (English), `€ 1.234,50` (Dutch): the currency's own number of decimals,
+    rounded half away from zero (10.0050 GBP is £10.01), never mixed with another."""
     if amount is None:
         return ""
     try:
-        return format_currency(amount, currency, locale=LOCALE)
+        digits = get_currency_precision(currency)
     except (UnknownCurrencyError, ValueError):
-        return f"{amount:,.2f} {currency}"
+        digits = 2
+    rounded = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    try:
+        return format_currency(rounded, currency, locale=current_locale())
+    except (UnknownCurrencyError, ValueError):
+        return f"{rounded:,.{digits}f} {currency}"
+
+
+def day(value: dt.date | None, length: str = "medium") -> str:
+    """A business date in the active language ("Dec 1, 2026", "1 dec 2026")."""
+    if value is None:
+        return ""
+    return format_date(value, format=length, locale=current_locale())
+
+
+def moment(value: dt.datetime | None) -> str:
+    """An instant in the user's time zone and language, to the minute, with the zone's
+    name ("Jan 15, 2025, 12:00 PM UTC", "15 jan 2025 12:00 CET")."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    locale = current_locale()
+    # The locale's own way of joining a date and a time ("{1}, {0}", "{1} {0}").
+    joined = str(locale.datetime_formats["medium"]).format(
+        format_time(local, format="short", locale=locale),
+        format_date(local.date(), format="medium", locale=locale),
+    )
+    return f"{joined} {local:%Z}"

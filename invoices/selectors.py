@@ -26,6 +26,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from .explain import sync_error_words
 from .models import (
     COMPLETED_STATES,
     Access,
@@ -36,7 +37,9 @@ from .models import (
     Role,
     SyncRun,
     SyncState,
+    UserPreference,
 )
+from .providers.registry import provider_label
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,14 @@ class ConnectionOverview:
         return self.last_run is not None and (
             self.last_run.state == SyncState.FAILED or self.last_run.lease_expired
         )
+
+    @property
+    def error_words(self) -> str:
+        """What the last failure means, in plain words."""
+        if self.last_run is None:
+            return ""
+        label = provider_label(self.connection.provider)
+        return sync_error_words(self.last_run.error_kind, label=label)
 
     @property
     def last_partial(self) -> bool:
@@ -302,6 +313,35 @@ def invoice_summary_key(
     )
     parts = repr((scope, today.isoformat(), applied)).encode()
     return f"invoices:{kind}:" + hashlib.blake2b(parts, digest_size=16).hexdigest()
+
+
+def invoice_view_counts(
+    *, invoices: QuerySet[Invoice], today: dt.date, cache_key: str | None = None
+) -> dict[str, int]:
+    """How many of `invoices` each quick view holds (see `filters.QUICK_VIEWS`: all,
+    unpaid, overdue, Incasso pending, delivery errors, paid), in one query, cached like
+    `invoice_totals` under a key from `invoice_summary_key`."""
+    if cache_key is not None:
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return cached
+    counts = invoices.order_by().aggregate(
+        all=Count("pk"),
+        unpaid=Count("pk", filter=_UNPAID),
+        overdue=Count("pk", filter=invoice_overdue_q(today=today)),
+        incasso=Count("pk", filter=_UNPAID & Q(incasso=True)),
+        errors=Count("pk", filter=~Q(delivery_error="")),
+        paid=Count("pk", filter=~_UNPAID),
+    )
+    if cache_key is not None:
+        cache.set(cache_key, counts, settings.SUMMARY_CACHE_SECONDS)
+    return counts
+
+
+def user_columns_chosen(*, user: Any) -> list[str]:
+    """The list columns `user` chose (names; empty: they never chose)."""
+    chosen = UserPreference.objects.filter(user=user).values_list("columns", flat=True).first()
+    return list(chosen or [])
 
 
 @dataclass(frozen=True)

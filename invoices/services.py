@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from .clients import connection_client
-from .models import Access, Connection, Role
+from .models import Access, Connection, Role, UserPreference
 from .providers.registry import get_client_class
 
 
@@ -70,3 +70,8 @@ def access_grant(*, username: str, connection_name: str, role: str) -> Access:
         user=user, connection=connection, defaults={"role": role}
     )
     return access
+
+
+def user_columns_set(*, user: Any, columns: list[str]) -> None:
+    """Keep the list columns `user` chose (names the caller checked; empty: defaults)."""
+    UserPreference.objects.update_or_create(user=user, defaults={"columns": list(columns)})

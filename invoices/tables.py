@@ -1,4 +1,4 @@
-"""The invoice table (django-tables2): every data column sortable."""
+"""The invoice table (django-tables2): the columns a user may choose, and how each sorts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import django_tables2 as tables
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from django_tables2.rows import BoundRows
 
 from .models import Invoice
@@ -41,37 +42,94 @@ class InvoicePaginator(Paginator):
         return self._get_page(rows[bottom:top], number, self)
 
 
+# The columns a user may choose (`UserPreference.columns`), in the table's order, and the
+# ones shown until they choose: the defaults fit a 1280 px screen on one line per row.
+COLUMNS: dict[str, Any] = {
+    "number": _("Invoice"),
+    "customer_name": _("Customer"),
+    "connection": _("Connection"),
+    "batch": _("Batch"),
+    "issue_date": _("Issued"),
+    "scheduled_date": _("Scheduled"),
+    "due_date": _("Due date"),
+    "days_overdue": _("Days overdue"),
+    "payment_date": _("Paid on"),
+    "exported_at": _("Exported on"),
+    "total": _("Total"),
+    "amount_due": _("Amount due"),
+    "currency": _("Currency"),
+    "status": _("Status"),
+    "billing": _("Next billing"),
+    "link": _("Public link"),
+}
+DEFAULT_COLUMNS = (
+    "number", "customer_name", "connection", "batch", "issue_date", "due_date", "total",
+    "amount_due", "status",
+)  # fmt: skip
+# Amounts of different currencies are never ordered against each other as if comparable:
+# by currency, then amount (the header says so).
+BY_CURRENCY = _("Sorted by currency, then amount")
+
+
 class InvoiceTable(tables.Table):
     """The columns' headers and sort orders; `invoices/table.html` draws their cells,
-    one template per row, in this sequence."""
+    one template per row, in this sequence (only the `visible` ones)."""
 
     # Every order ends on the unique id: with ties, pages would repeat or skip rows.
-    number = tables.Column(verbose_name="Invoice", order_by=("number", "id"))
-    customer_name = tables.Column(verbose_name="Customer", order_by=("customer_name", "id"))
-    connection = tables.Column(verbose_name="Connection", order_by=("connection__name", "id"))
+    number = tables.Column(verbose_name=COLUMNS["number"], order_by=("number", "id"))
+    customer_name = tables.Column(
+        verbose_name=COLUMNS["customer_name"], order_by=("customer_name", "id")
+    )
+    connection = tables.Column(
+        verbose_name=COLUMNS["connection"], order_by=("connection__name", "id")
+    )
     # Batch numbers as people read them: "2" before "10" (see `models.batch_sort_key`).
-    batch = tables.Column(verbose_name="Batch", order_by=("batch__sort_key", "id"))
-    issue_date = tables.Column(verbose_name="Issued", order_by=("issue_date", "id"))
-    total = tables.Column(verbose_name="Total", order_by=("total", "id"), attrs=NUMERIC)
-    amount_due = tables.Column(verbose_name="Due", order_by=("amount_due", "id"), attrs=NUMERIC)
-    status = tables.Column(verbose_name="Status", order_by=("status", "-issue_date", "-id"))
-    billing = tables.Column(verbose_name="Next billing", orderable=False, empty_values=())
-    link = tables.Column(verbose_name="Public link", orderable=False, empty_values=())
+    batch = tables.Column(verbose_name=COLUMNS["batch"], order_by=("batch__sort_key", "id"))
+    issue_date = tables.Column(verbose_name=COLUMNS["issue_date"], order_by=("issue_date", "id"))
+    scheduled_date = tables.Column(
+        verbose_name=COLUMNS["scheduled_date"], order_by=("scheduled_date", "id")
+    )
+    # Computed from each connection's payment terms: not sorted (the issue date is).
+    due_date = tables.Column(verbose_name=COLUMNS["due_date"], orderable=False, empty_values=())
+    days_overdue = tables.Column(
+        verbose_name=COLUMNS["days_overdue"], orderable=False, empty_values=(), attrs=NUMERIC
+    )
+    payment_date = tables.Column(
+        verbose_name=COLUMNS["payment_date"], order_by=("payment_date", "id")
+    )
+    exported_at = tables.Column(verbose_name=COLUMNS["exported_at"], order_by=("exported_at", "id"))
+    total = tables.Column(
+        verbose_name=COLUMNS["total"], order_by=("currency", "total", "id"),
+        attrs={"th": {"class": "num", "title": BY_CURRENCY}},
+    )  # fmt: skip
+    amount_due = tables.Column(
+        verbose_name=COLUMNS["amount_due"], order_by=("currency", "amount_due", "id"),
+        attrs={"th": {"class": "num", "title": BY_CURRENCY}},
+    )  # fmt: skip
+    currency = tables.Column(verbose_name=COLUMNS["currency"], order_by=("currency", "id"))
+    status = tables.Column(
+        verbose_name=COLUMNS["status"], order_by=("status", "-issue_date", "-id")
+    )
+    billing = tables.Column(verbose_name=COLUMNS["billing"], orderable=False, empty_values=())
+    link = tables.Column(verbose_name=COLUMNS["link"], orderable=False, empty_values=())
 
     class Meta:
         model = Invoice
         fields = ()
-        sequence = (
-            "number", "customer_name", "connection", "batch", "issue_date", "total",
-            "amount_due", "status", "billing", "link",
-        )  # fmt: skip
+        sequence = tuple(COLUMNS)
         template_name = "invoices/table.html"
         order_by = ("-issue_date",)
         attrs = {"class": "table invoices", "id": "invoice-table"}
-        empty_text = "No invoices match these filters."
+        empty_text = _("No invoices match these filters.")
 
-    def __init__(self, *args: Any, today: dt.date, live: dict[int, tuple[bool, bool]],
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *args: Any,
+        today: dt.date,
+        live: dict[int, tuple[bool, bool]],
+        visible: tuple[str, ...] = DEFAULT_COLUMNS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # For the row template: the overdue cut-off and which connections offer
         # live billing dates / public links (decided without any HTTP call).
@@ -82,3 +140,7 @@ class InvoiceTable(tables.Table):
         self.groups: dict[int | None, Any] = {}
         self.link_connections = {pk for pk, (links, _) in live.items() if links}
         self.billing_connections = {pk for pk, (_, billing) in live.items() if billing}
+        self.visible = frozenset(visible)
+        for name in COLUMNS:
+            if name not in self.visible:
+                self.columns.hide(name)

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from .views import dashboard, export, live, sync
+from .views import dashboard, export, live, preferences, sync
 
 app_name = "invoices"
 
 urlpatterns = [
     path("", dashboard.invoice_list, name="invoice_list"),
     path("export.<str:fmt>", export.invoice_export, name="invoice_export"),
+    path("preferences/columns/", preferences.columns_choose, name="columns"),
     path("connections/<int:pk>/sync/", sync.connection_sync_now, name="connection_sync"),
     path(
         "connections/<int:pk>/sync/status/",

@@ -38,6 +38,14 @@ def get_client_class(name: str) -> type[ProviderClient]:
     return import_string(path)
 
 
+def provider_label(name: str) -> str:
+    """The provider's name as people know it ("MasStack"); the registry name if unknown."""
+    try:
+        return get_client_class(name).label
+    except LookupError:
+        return name
+
+
 def http_options_from_settings() -> dict[str, Any]:
     return {
         "connect_timeout": settings.PROVIDER_CONNECT_TIMEOUT,

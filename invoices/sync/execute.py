@@ -9,10 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..clients import connection_client
+from ..explain import error_kind
 from ..models import Connection, SyncRun, SyncState
 from ..providers import ProviderError
 from ..providers.base import ProviderClient
-from ..providers.registry import get_client_class
+from ..providers.registry import provider_label
 from .gone import Listing, invoices_mark_gone
 from .pull import Progress, pull
 from .runs import (
@@ -62,7 +63,7 @@ def _execute(run: SyncRun, client: ProviderClient | None, progress: Progress | N
     lease = Lease(run)
     try:
         if client is None:
-            label = get_client_class(connection.provider).label
+            label = provider_label(connection.provider)
             client = connection_client(
                 connection, on_wait=lambda text: lease.note(f"{label}: {text}")
             )
@@ -72,13 +73,11 @@ def _execute(run: SyncRun, client: ProviderClient | None, progress: Progress | N
         logger.warning("sync run %s lost its lease to another process; stopped", run.pk)
         run.refresh_from_db()
     except ProviderError as exc:
-        run_fail(run, str(exc))
+        run_fail(run, str(exc), kind=error_kind(exc))
     except Exception as exc:
         logger.exception("sync run %s crashed", run.pk)
-        run_fail(
-            run,
-            _("Internal error (%(kind)s); see the worker log.") % {"kind": exc.__class__.__name__},
-        )
+        message = _("Internal error (%(kind)s); see the worker log.")
+        run_fail(run, message % {"kind": exc.__class__.__name__}, kind="internal")
     finally:
         if owns_client and client is not None:
             client.close()
@@ -103,8 +102,9 @@ def _finish(run: SyncRun, listing: Listing) -> None:
         run_update(run)  # the fence: nothing below happens for a run that was reaped
         missing = invoices_mark_gone(run=run, listing=listing)
         problems = [{"what": p.what, "reason": p.reason} for p in listing.problems]
+        kind = ""
         if listing.problem_count and not listing.invoices_seen and not listing.coverage:
-            state = SyncState.FAILED
+            state, kind = SyncState.FAILED, "nothing_read"
             error = _("Nothing could be read: %(what)s: %(reason)s") % {
                 "what": listing.problems[0].what,
                 "reason": listing.problems[0].reason,
@@ -120,6 +120,7 @@ def _finish(run: SyncRun, listing: Listing) -> None:
             problem_count=listing.problem_count,
             state=state,
             error=error,
+            error_kind=kind,
             note="",
             finished_at=now,
             heartbeat_at=now,

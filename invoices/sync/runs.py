@@ -63,6 +63,7 @@ def sync_runs_reap_stale(*, connection: Connection | None = None) -> int:
         state=SyncState.FAILED,
         finished_at=timezone.now(),
         error=_("The sync stopped responding (its worker was lost); the next run starts over."),
+        error_kind="lost",
     )
 
 
@@ -161,10 +162,16 @@ class Lease:
         return note is not None
 
 
-def run_fail(run: SyncRun, message: str) -> None:
+def run_fail(run: SyncRun, message: str, *, kind: str) -> None:
     """End a running run as failed (unless another process already ended it)."""
     now = timezone.now()
-    fields = {"state": SyncState.FAILED, "error": message[:2000], "finished_at": now}
+    fields = {
+        "state": SyncState.FAILED,
+        "error": message[:2000],
+        "error_kind": kind,
+        "note": "",
+        "finished_at": now,
+    }
     SyncRun.objects.filter(pk=run.pk, state=SyncState.RUNNING).update(**fields)
     # What the database holds, also of the counts a rolled-back write had counted.
     run.refresh_from_db()

@@ -6,14 +6,24 @@ from decimal import Decimal
 from django import template
 from django.utils.timesince import timesince
 
-from ..money import money as format_money
+from .. import money as formats
 
 register = template.Library()
 
 
 @register.filter
 def money(amount: Decimal | None, currency: str) -> str:
-    return format_money(amount, currency)
+    return formats.money(amount, currency)
+
+
+@register.filter
+def day(value: dt.date | None, length: str = "medium") -> str:
+    return formats.day(value, length)
+
+
+@register.filter
+def moment(value: dt.datetime | None) -> str:
+    return formats.moment(value)
 
 
 @register.filter
@@ -24,6 +34,11 @@ def get_group(groups: dict, key: int | None):
 @register.filter
 def add_days(day: dt.date, days: int) -> dt.date:
     return day + dt.timedelta(days=days)
+
+
+@register.filter
+def days_between(later: dt.date, earlier: dt.date) -> int:
+    return (later - earlier).days
 
 
 @register.filter

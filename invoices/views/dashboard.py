@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import F, Model, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_tables2 import RequestConfig
 
-from ..filters import PER_PAGE_CHOICES, InvoiceFilter
+from .. import money as formats
+from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter
 from ..live import connection_live_features
-from ..models import Connection, Invoice, Role
+from ..models import Batch, Connection, Invoice, Role
 from ..selectors import (
     connection_overviews,
     connection_roles,
@@ -23,9 +25,11 @@ from ..selectors import (
     invoice_batch_groups,
     invoice_summary_key,
     invoice_totals,
+    invoice_view_counts,
     invoices_for_user,
+    user_columns_chosen,
 )
-from ..tables import InvoicePaginator, InvoiceTable
+from ..tables import COLUMNS, DEFAULT_COLUMNS, InvoicePaginator, InvoiceTable
 
 
 def per_page_from(request: HttpRequest) -> int:
@@ -66,17 +70,18 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
     today = timezone.localdate()
-    summary_key = invoice_summary_key(
-        connections=connections, filters=filterset.form.cleaned_data, today=today
-    )
+    cleaned = filterset.form.cleaned_data
+    summary_key = invoice_summary_key(connections=connections, filters=cleaned, today=today)
     gone_counted = filterset.gone_counted
     totals = invoice_totals(invoices=invoices, gone_counted=gone_counted, cache_key=summary_key)
     count = sum(currency.listed for currency in totals)  # the rows listed, gone or not
     grouped = request.GET.get("group") == "batch"
+    visible = visible_columns(request.user)
     table = InvoiceTable(
         invoices,
         today=today,
         live={c.pk: connection_live_features(c) for c in connections},
+        visible=visible,
     )
     per_page = per_page_from(request)
     # The request's sort (not django-tables2's own paging: `paginate` below, which
@@ -97,6 +102,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             invoices=invoices, batch_ids=batch_ids, gone_counted=gone_counted
         )
         table.grouped, table.groups = True, groups
+    chips = filter_chips(request, filterset)
     context: dict[str, Any] = {
         "filter": filterset,
         "table": table,
@@ -107,6 +113,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "per_page_choices": PER_PAGE_CHOICES,
         "count": count,
         "gone_left_out": sum(currency.gone_left_out for currency in totals),
+        "views": quick_views(request, connections=connections, today=today),
+        "chips": chips,
+        "active_filters": len(chips),
+        "filters_active": bool(chips),
+        "column_choices": [(name, label, name in visible) for name, label in COLUMNS.items()],
     }
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
     if request.htmx and not request.htmx.history_restore_request:
@@ -123,3 +134,79 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     # One URL, two bodies: caches must key on the header that picks between them.
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def visible_columns(user: Any) -> tuple[str, ...]:
+    """The columns `user` chose (those still offered), else the defaults."""
+    chosen = [name for name in user_columns_chosen(user=user) if name in COLUMNS]
+    return tuple(chosen) or DEFAULT_COLUMNS
+
+
+def _query(params: QueryDict, **changes: str | None) -> str:
+    query = params.copy()
+    query.pop("page", None)
+    for name, value in changes.items():
+        query.pop(name, None)
+        if value is not None:
+            query[name] = value
+    return query.urlencode()
+
+
+def quick_views(
+    request: HttpRequest, *, connections: list[Connection], today: Any
+) -> list[dict[str, Any]]:
+    """The tabs above the table, each with its count over the other filters (one
+    cached query) and the link that keeps those filters."""
+    others = request.GET.copy()
+    for name in VIEW_FIELDS:
+        others.pop(name, None)
+    base = InvoiceFilter(
+        others, queryset=invoices_for_user(request.user, connections=connections),
+        request=request, connections=connections,
+    )  # fmt: skip
+    counts = invoice_view_counts(
+        invoices=base.qs,
+        today=today,
+        cache_key=invoice_summary_key(
+            connections=connections, filters=base.form.cleaned_data, today=today, kind="views"
+        ),
+    )
+    current = {name: request.GET.get(name, "") for name in VIEW_FIELDS}
+    views = []
+    for name, label, params in QUICK_VIEWS:
+        wanted = {field: params.get(field, "") for field in VIEW_FIELDS}
+        views.append(
+            {
+                "name": name,
+                "label": label,
+                "count": counts[name],
+                "active": wanted == current,
+                "query": _query(others, **{field: params.get(field) for field in VIEW_FIELDS}),
+            }
+        )
+    return views
+
+
+def filter_chips(request: HttpRequest, filterset: InvoiceFilter) -> list[dict[str, str]]:
+    """A removable chip per filter that applies: its label, value, and the link without it."""
+    form = filterset.form
+    chips = []
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if name not in form.cleaned_data or value in (None, "", [], ()):
+            continue
+        if isinstance(value, Batch):
+            shown = value.number
+        elif isinstance(value, Model):
+            shown = str(value)
+        elif isinstance(value, dt.date):
+            shown = formats.day(value)
+        elif getattr(field, "choices", None):
+            shown = str(dict(field.choices).get(value, value))
+        else:
+            shown = str(value)
+        chips.append(
+            {"name": name, "label": str(field.label), "value": shown,
+             "query": _query(request.GET, **{name: None})}
+        )  # fmt: skip
+    return chips

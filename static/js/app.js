@@ -63,16 +63,17 @@ document.addEventListener("htmx:configRequest", (event) => {
   }
 })();
 
-// The filter form follows the URL. Sorting and paging links change the URL without
-// touching the form, and Back restores a snapshot whose form controls show their
-// first-render values: re-reading the URL keeps the next filter change from dropping
-// the sort or a filter the table is showing.
-function syncFiltersFromUrl() {
+// The filter form follows the URL, never the other way round while someone types. After
+// our own swaps only what the form cannot know changes (the sort and the tab's filters
+// come from links); Back restores a snapshot whose controls show their first-render
+// values, so then everything is re-read, but never the field the user is typing in.
+function syncFiltersFromUrl(all) {
   const form = document.getElementById("filters");
   if (!form) return;
   const params = new URLSearchParams(window.location.search);
   for (const field of form.elements) {
-    if (!field.name || field.type === "submit") continue;
+    if (!field.name || field.type === "submit" || field === document.activeElement) continue;
+    if (!all && field.type !== "hidden" && field.tagName !== "SELECT") continue;
     if (field.type === "checkbox") {
       field.checked = params.getAll(field.name).includes(field.value);
     } else if (field.tagName === "SELECT") {
@@ -83,9 +84,47 @@ function syncFiltersFromUrl() {
     }
   }
 }
-document.addEventListener("htmx:pushedIntoHistory", syncFiltersFromUrl);
-document.addEventListener("htmx:historyRestore", syncFiltersFromUrl);
-window.addEventListener("pageshow", syncFiltersFromUrl);
+document.addEventListener("htmx:pushedIntoHistory", () => syncFiltersFromUrl(false));
+document.addEventListener("htmx:historyRestore", () => syncFiltersFromUrl(true));
+window.addEventListener("pageshow", () => syncFiltersFromUrl(true));
+
+// After the results are redrawn, focus stays on the control that was used (the same sort
+// header, page link or tab in the new results), else it moves to the results' heading;
+// the new count is announced.
+let focusKey;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target.id !== "results") return;
+  const active = document.activeElement;
+  focusKey = active && event.detail.target.contains(active)
+    ? (active.dataset.focusKey || "")
+    : null;
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  const results = document.getElementById("results");
+  if (!results || !results.contains(event.detail.elt) && event.detail.elt !== results) return;
+  const announce = document.getElementById("results-announce");
+  const count = results.querySelector(".count");
+  if (announce && count) announce.textContent = count.textContent.trim();
+  if (focusKey === null || focusKey === undefined) return;
+  const again = focusKey && results.querySelector(`[data-focus-key="${focusKey}"]`);
+  (again || document.getElementById("results-heading")).focus();
+  focusKey = null;
+});
+
+// A live fragment (a public link, a billing date) that replaced the control in use takes
+// the focus with it: to its link or button, so the keyboard user stays where they were.
+let liveCell = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  const live = target.classList && target.classList.contains("live") ? target : null;
+  liveCell = live && live.contains(document.activeElement) ? live.parentElement : null;
+});
+document.addEventListener("htmx:afterSettle", () => {
+  if (!liveCell) return;
+  const next = liveCell.querySelector(".live a, .live button");
+  liveCell = null;
+  if (next) next.focus();
+});
 
 // A live read (next billing date, public link) whose request fails in a way the server
 // could not answer for (an error status, which htmx does not swap; no network; the

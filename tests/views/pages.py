@@ -102,8 +102,12 @@ def parse(response: HttpResponse | str) -> Node:
 
 
 def rows(response: HttpResponse) -> list[dict[str, str]]:
-    """The invoice table's data rows, each as {column header: cell text}."""
-    table = parse(response).find("table", id="invoice-table")
+    """The invoice table's data rows, each as {column header: cell text} (none: no table,
+    the list is empty)."""
+    tables = parse(response).find_all("table", id="invoice-table")
+    if not tables:
+        return []
+    table = tables[0]
     found = []
     for tr in table.find("tbody").find_all("tr"):
         cells = {
@@ -131,7 +135,7 @@ def totals(response: HttpResponse) -> dict[str, dict[str, str]]:
     """The totals cards: {currency: {"count": "18 invoices", "Outstanding": "€1.00", ...}}."""
     cards: dict[str, dict[str, str]] = {}
     for card in parse(response).find_all("article", cls="total"):
-        heading = card.find("h2").text()
+        heading = card.find("h3").text()
         currency, _, count = heading.partition(" · ")
         values = {"count": count}
         notes = card.find_all("p", cls="gone-note")

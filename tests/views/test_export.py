@@ -63,8 +63,9 @@ def test_csv_starts_with_a_byte_order_mark_then_the_header(as_finance: Client):
 def test_csv_holds_exactly_the_filtered_rows_in_the_tables_sort_order(as_finance: Client):
     response = as_finance.get(CSV_URL, {"status": "unpaid", "sort": "-total"})
 
+    # By currency, then amount (going down: USD, then EUR).
     assert [row[0] for row in csv_rows(response)[1:]] == [
-        "INV-A07", "INV-A02", "INV-A01", "INV-A08", "INV-A04", "INV-A05", "INV-A10",
+        "INV-A08", "INV-A07", "INV-A02", "INV-A01", "INV-A04", "INV-A05", "INV-A10",
     ]  # fmt: skip
 
 

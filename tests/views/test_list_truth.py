@@ -90,7 +90,7 @@ def test_a_sync_whose_worker_died_is_not_shown_as_running(as_partner: Client, mi
     panel = parse(response).find("article", id=f"conn-{mirror.alpha.pk}")
     assert "The last sync stopped responding" in panel.text()
     assert "hx-trigger" not in panel.attrs  # no polling of a run that will not move
-    assert panel.find("button").text() == "Sync now"
+    assert panel.find("button").text() == "Sync now Alpha"  # its hidden part names the connection
 
 
 def test_a_partial_sync_says_what_it_could_not_read_to_partner_admins_only(
