@@ -51,7 +51,7 @@ def test_without_a_cookie_times_are_in_the_default_zone(as_finance, mirror, sync
     response = list_page(as_finance, None)
 
     assert synced_at(response, mirror) == (
-        "Jan 15, 2025, 12:00 PM UTC",
+        "Jan 15, 2025, 12:00\u202fPM UTC",
         "2025-01-15T12:00:00+00:00",
     )
 
@@ -59,8 +59,8 @@ def test_without_a_cookie_times_are_in_the_default_zone(as_finance, mirror, sync
 @pytest.mark.parametrize(
     ("zone", "shown", "machine"),
     [
-        ("Asia/Tokyo", "Jan 15, 2025, 9:00 PM JST", "2025-01-15T21:00:00+09:00"),
-        ("America/New_York", "Jan 15, 2025, 7:00 AM EST", "2025-01-15T07:00:00-05:00"),
+        ("Asia/Tokyo", "Jan 15, 2025, 9:00\u202fPM JST", "2025-01-15T21:00:00+09:00"),
+        ("America/New_York", "Jan 15, 2025, 7:00\u202fAM EST", "2025-01-15T07:00:00-05:00"),
     ],
 )
 def test_times_are_shown_in_the_cookies_zone(as_finance, mirror, synced, zone, shown, machine):
@@ -76,14 +76,14 @@ def test_the_sync_status_fragment_is_in_the_cookies_zone(as_finance, mirror, syn
         reverse("invoices:connection_sync_status", args=[mirror.alpha.pk]), **HTMX
     )
 
-    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 9:00 PM JST"
+    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 9:00\u202fPM JST"
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "../../etc/passwd", "UTC+9", "tokyo"])
 def test_an_unknown_zone_falls_back_to_the_default_without_error(as_finance, mirror, synced, zone):
     response = list_page(as_finance, zone)
 
-    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 12:00 PM UTC"
+    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 12:00\u202fPM UTC"
 
 
 def test_an_unknown_zone_falls_back_to_the_configured_default(as_finance, mirror, synced, settings):
@@ -91,7 +91,7 @@ def test_an_unknown_zone_falls_back_to_the_configured_default(as_finance, mirror
 
     response = list_page(as_finance, "Mars/Olympus_Mons")
 
-    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 1:00 PM CET"
+    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 1:00\u202fPM CET"
 
 
 def test_one_users_zone_does_not_leak_into_the_next_request(as_finance, as_partner, mirror, synced):
@@ -99,7 +99,7 @@ def test_one_users_zone_does_not_leak_into_the_next_request(as_finance, as_partn
 
     response = list_page(as_partner, None)
 
-    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 12:00 PM UTC"
+    assert synced_at(response, mirror)[0] == "Jan 15, 2025, 12:00\u202fPM UTC"
 
 
 def test_the_zone_is_reset_once_the_request_is_answered(as_finance, mirror, synced):
