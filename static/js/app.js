@@ -88,6 +88,26 @@ document.addEventListener("htmx:pushedIntoHistory", () => syncFiltersFromUrl(fal
 document.addEventListener("htmx:historyRestore", () => syncFiltersFromUrl(true));
 window.addEventListener("pageshow", () => syncFiltersFromUrl(true));
 
+// The filters wait behind their button: shown by it, hidden again by it or by Escape.
+document.addEventListener("DOMContentLoaded", () => {
+  const toggle = document.getElementById("filter-toggle");
+  const grid = document.getElementById("filter-grid");
+  if (!toggle || !grid) return;
+  const show = (open) => {
+    grid.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  toggle.hidden = false;
+  show(false);
+  toggle.addEventListener("click", () => show(grid.hidden));
+  grid.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      show(false);
+      toggle.focus();
+    }
+  });
+});
+
 // After the results are redrawn, focus stays on the control that was used (the same sort
 // header, page link or tab in the new results), else it moves to the results' heading;
 // the new count is announced.

@@ -19,8 +19,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-from invoices.models import Access, Account, Connection, Role, SyncState
+from invoices.models import Access, Account, Connection, Role, SyncState, UserPreference
 from invoices.sync import connection_sync
+from invoices.tables import DEFAULT_COLUMNS
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -90,6 +91,8 @@ def dashboard(chromium_browser, live_server, sandbox, settings) -> Dashboard:
     Access.objects.bulk_create(
         Access(user=user, connection=c, role=Role.PARTNER_ADMIN) for c in connections.values()
     )
+    # The live columns too (not among the defaults): these tests read billing dates and links.
+    UserPreference.objects.create(user=user, columns=[*DEFAULT_COLUMNS, "billing", "link"])
     http_account = Account.objects.get(
         connection=connections["masstack"], provider_id=sandbox.app.masstack.http_link_account
     )
