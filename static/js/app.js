@@ -111,33 +111,36 @@ document.addEventListener("DOMContentLoaded", () => {
 // After the results are redrawn, focus stays on the control that was used (the same sort
 // header, page link or tab in the new results), else it moves to the results' heading;
 // the new count is announced.
-let focusKey;
+let focusKey = null;
+let resultsSwapped = false;
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.target.id !== "results") return;
+  resultsSwapped = true;
   const active = document.activeElement;
-  focusKey = active && event.detail.target.contains(active)
-    ? (active.dataset.focusKey || "")
-    : null;
+  const used = active && (event.detail.target.contains(active) || active.closest("#views"));
+  focusKey = used ? (active.dataset.focusKey || "") : null;
 });
-document.addEventListener("htmx:afterSettle", (event) => {
+document.addEventListener("htmx:afterSettle", () => {
+  if (!resultsSwapped) return;
+  resultsSwapped = false;
   const results = document.getElementById("results");
-  if (!results || !results.contains(event.detail.elt) && event.detail.elt !== results) return;
   const announce = document.getElementById("results-announce");
-  const count = results.querySelector(".count");
+  const count = results && results.querySelector(".count");
   if (announce && count) announce.textContent = count.textContent.trim();
-  if (focusKey === null || focusKey === undefined) return;
-  const again = focusKey && results.querySelector(`[data-focus-key="${focusKey}"]`);
+  if (focusKey === null) return;
+  const again = focusKey && document.querySelector(`[data-focus-key="${focusKey}"]`);
   (again || document.getElementById("results-heading")).focus();
   focusKey = null;
 });
 
 // A live fragment (a public link, a billing date) that replaced the control in use takes
 // the focus with it: to its link or button, so the keyboard user stays where they were.
+// (Noted as the request leaves: the button in use is disabled while it runs, which takes
+// the focus away from it.)
 let liveCell = null;
-document.addEventListener("htmx:beforeSwap", (event) => {
-  const target = event.detail.target;
-  const live = target.classList && target.classList.contains("live") ? target : null;
-  liveCell = live && live.contains(document.activeElement) ? live.parentElement : null;
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const live = event.detail.elt.closest && event.detail.elt.closest(".live");
+  if (live && live.contains(document.activeElement)) liveCell = live.parentElement;
 });
 document.addEventListener("htmx:afterSettle", () => {
   if (!liveCell) return;
@@ -165,4 +168,41 @@ function showLiveFailure(event) {
 }
 ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach((name) => {
   document.addEventListener(name, showLiveFailure);
+});
+
+// Keyboard shortcuts on the list: "/" search, "j"/"k" next/previous invoice, Enter opens
+// it, "?" lists them. Never while typing in a field, nor with a modifier key held.
+function typing(target) {
+  return target.closest("input, select, textarea, [contenteditable], dialog");
+}
+function rows() {
+  return Array.from(document.querySelectorAll("#invoice-table tbody tr[data-row]"));
+}
+function moveRow(step) {
+  const all = rows();
+  if (!all.length) return;
+  const now = all.indexOf(document.activeElement.closest("tr[data-row]"));
+  const next = all[Math.min(all.length - 1, Math.max(0, now + step))] || all[0];
+  all.forEach((row) => row.classList.toggle("kbd-current", row === next));
+  next.focus();
+}
+document.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+  const search = document.getElementById("id_q");
+  const dialog = document.getElementById("shortcuts");
+  if (!search) return; // not the list
+  if (event.key === "/") {
+    event.preventDefault();
+    search.focus();
+    search.select();
+  } else if (event.key === "j" || event.key === "k") {
+    event.preventDefault();
+    moveRow(event.key === "j" ? 1 : -1);
+  } else if (event.key === "Enter" && event.target.matches("tr[data-row]")) {
+    const link = event.target.querySelector("a[data-primary]");
+    if (link) link.click();
+  } else if (event.key === "?" && dialog) {
+    event.preventDefault();
+    dialog.showModal();
+  }
 });

@@ -109,9 +109,8 @@ class PageFactory:
     pages: list[object] = field(default_factory=list)
 
     def __call__(self, **context_options: object):
-        context = self.browser.new_context(
-            viewport={"width": 1400, "height": 1000}, accept_downloads=True, **context_options
-        )
+        options = {"viewport": {"width": 1400, "height": 1000}, **context_options}
+        context = self.browser.new_context(accept_downloads=True, **options)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         page.on("console", self._on_console)
@@ -129,7 +128,7 @@ class PageFactory:
         self.errors.append(f"{message.text} ({url})")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-screenshots", numbered=False)
 
