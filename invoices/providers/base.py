@@ -11,9 +11,14 @@ import abc
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Self
 
+import requests
+
 from .errors import ProviderBadPayload, ProviderNotSupported
 from .http import HttpClient
 from .types import Account, BillingDetails, Invoice, InvoicePage, PublicLink
+
+# The largest invoice PDF the app passes on (invoices are a few hundred kilobytes).
+MAX_PDF_BYTES = 20_000_000
 
 
 class ProviderClient(abc.ABC):
@@ -23,6 +28,11 @@ class ProviderClient(abc.ABC):
     label: ClassVar[str]
     supports_public_links: ClassVar[bool] = False
     supports_billing_details: ClassVar[bool] = False
+    supports_pdf: ClassVar[bool] = False
+    # Why a connection cannot confirm payments, or None when it can (`confirm_payment`).
+    payments_unsupported: ClassVar[str | None] = (
+        "the provider's documented API has no payment write"
+    )
 
     http: HttpClient
 
@@ -58,6 +68,14 @@ class ProviderClient(abc.ABC):
     def download_pdf(self, invoice: Invoice) -> bytes:
         raise ProviderNotSupported(f"{self.label} offers no PDF download")
 
+    def invoice(self, invoice: Invoice) -> Invoice | None:
+        """`invoice` read again from the provider (None: it no longer has it)."""
+        raise ProviderNotSupported(f"{self.label} cannot read one invoice")
+
+    def confirm_payment(self, invoice: Invoice) -> None:
+        """Tell the provider `invoice` is paid. Never retried: see `payments_unsupported`."""
+        raise ProviderNotSupported(f"{self.label}: {self.payments_unsupported}")
+
     def close(self) -> None:
         self.http.close()
 
@@ -70,10 +88,26 @@ class ProviderClient(abc.ABC):
     # -- shared helpers ------------------------------------------------------
 
     def _pdf(self, path: str, **kwargs: Any) -> bytes:
-        response = self.http.request("GET", path, headers={"Accept": "application/pdf"}, **kwargs)
-        if not response.content.startswith(b"%PDF"):
-            raise ProviderBadPayload(f"{self.name}: the invoice download is not a PDF")
-        return response.content
+        """GET an invoice's PDF: read up to `MAX_PDF_BYTES`, and only if it is one."""
+        response = self.http.request(
+            "GET", path, headers={"Accept": "application/pdf"}, stream=True, **kwargs
+        )
+        try:
+            body = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > MAX_PDF_BYTES:
+                    raise ProviderBadPayload(
+                        f"{self.name}: the invoice document is larger than "
+                        f"{MAX_PDF_BYTES // 1_000_000} MB"
+                    )
+        except requests.RequestException as exc:
+            raise ProviderBadPayload(f"{self.name}: the invoice document was cut off") from exc
+        finally:
+            response.close()
+        if not body.startswith(b"%PDF-"):
+            raise ProviderBadPayload(f"{self.name}: the invoice document is not a PDF")
+        return bytes(body)
 
 
 def require(config: Mapping[str, Any], *keys: str) -> list[Any]:

@@ -32,7 +32,7 @@ import requests
 
 from . import parsing
 from .base import ProviderClient, require
-from .errors import ProviderBadPayload, ProviderError, ends_listing
+from .errors import ProviderBadPayload, ProviderError, ProviderNotFound, ends_listing
 from .http import HttpClient, error_field
 from .types import Account, Coverage, Invoice, InvoicePage, Problem
 
@@ -284,6 +284,7 @@ class _LinkPaging:
 class HostwayClient(ProviderClient):
     name = "hostway"
     label = "Hostway"
+    supports_pdf = True
 
     def __init__(
         self,
@@ -407,11 +408,14 @@ class HostwayClient(ProviderClient):
 
         yield from self._walk(start, parse, key=lambda invoice: invoice.number, paging=paging)
 
-    def invoice(self, account_id: str, invoice_number: str) -> Invoice:
-        path = f"{self._invoices_path(account_id)}/{quote(invoice_number, safe='')}"
-        return parse_invoice(
-            self.http.get_json(path), account_id=account_id, default_currency=self.currency
-        )
+    def invoice(self, invoice: Invoice) -> Invoice | None:
+        """`GET /accounts/{id}/invoices/{number}` (None: the provider answers 404)."""
+        path = f"{self._invoices_path(invoice.account_id)}/{quote(invoice.number, safe='')}"
+        try:
+            payload = self.http.get_json(path)
+        except ProviderNotFound:
+            return None
+        return parse_invoice(payload, account_id=invoice.account_id, default_currency=self.currency)
 
     def download_pdf(self, invoice: Invoice) -> bytes:
         account_id = invoice.account_id

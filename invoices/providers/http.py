@@ -282,8 +282,12 @@ class HttpClient:
         allow_redirects: bool = True,
         ok: Callable[[requests.Response], bool] | None = None,
         retry: bool | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one request, retrying where safe; return a successful response.
+
+        `stream`: the body is not read yet (the caller reads it, e.g. with a size cap, and
+        closes the response).
 
         `ok` decides which responses are returned as they are (default: 2xx, and 3xx
         when redirects are not followed); anything else becomes a `ProviderError`.
@@ -314,6 +318,7 @@ class HttpClient:
                     headers=request_headers,
                     timeout=timeout,
                     allow_redirects=allow_redirects,
+                    stream=stream,
                 )
             except requests.TooManyRedirects as exc:
                 raise ProviderBadPayload(f"{where}: too many redirects") from exc

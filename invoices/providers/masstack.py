@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, Self
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import jwt
@@ -39,7 +39,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .base import ProviderClient, require
-from .errors import ProviderAuthError, ProviderBadPayload, ProviderError, ends_listing
+from .errors import (
+    ProviderAuthError,
+    ProviderBadPayload,
+    ProviderError,
+    ProviderNotSupported,
+    ends_listing,
+)
 from .http import HttpClient, TokenCache, error_field
 from .parsing import (
     as_date,
@@ -345,6 +351,7 @@ class MasStackClient(ProviderClient):
     label = "MasStack"
     supports_public_links = True
     supports_billing_details = True
+    supports_pdf = True
 
     def __init__(
         self,
@@ -469,6 +476,19 @@ class MasStackClient(ProviderClient):
         invoice_id = invoice_id.removeprefix(f"{account_id}/")
         path = self._path(PUBLIC_LINK_PATH, account=account_id, invoice=invoice_id)
         return parse_public_link(self.http.get_json(path))
+
+    def download_pdf(self, invoice: Invoice) -> bytes:
+        """The invoice document at the `path` its listing gave (GUESS: root-relative to the
+        Customers API, with the same bearer token). Chosen over the public link: the link
+        is for customers, and a server fetching URLs a provider hands out could be sent
+        anywhere; the path stays on the API's own host."""
+        path = dict(invoice.extra).get("path")
+        if not path:
+            raise ProviderNotSupported(f"{self.label} gave no document for this invoice")
+        url = urljoin(self.customers_url, path)
+        if urlsplit(url)[:2] != urlsplit(self.customers_url)[:2]:
+            raise ProviderBadPayload(f"{self.name}: the document path leaves the API's host")
+        return self._pdf(url)
 
     def list_accounts(self) -> list[Account]:
         # The API has no account listing we know of: the connection names its accounts.

@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .core import Host, VendorSandbox, bearer, json_response
+from .core import Host, VendorSandbox, bearer, json_response, pdf_document
 
 API = "/api/advanced-automation/v1"
 TOKEN_PATH = "/api/2/idp/token"  # noqa: S105 - a URL path, not a secret
@@ -158,53 +159,15 @@ def _query_int(request: Request, name: str) -> int:
         raise BadRequest(f"The value '{value}' is not valid for {name}.") from None
 
 
-def _pdf(lines: Iterable[str]) -> bytes:
-    """A minimal, valid one-page PDF showing `lines` (Latin-1, others replaced)."""
-
-    def escape(text: str) -> bytes:
-        raw = text.encode("latin-1", "replace")
-        return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-
-    stream = (
-        b"BT /F1 12 Tf 56 780 Td 16 TL "
-        + b" ".join(b"(" + escape(line) + b") '" for line in lines)
-        + b" ET"
-    )
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 class AcronisSandbox(VendorSandbox):
     prefixes = ("/api/",)
 
     def __init__(self, sandbox: Host, *, today: dt.date | None = None) -> None:
         super().__init__(sandbox)
+        self._lock = threading.Lock()
         self.reset()
         self.today = today or dt.datetime.now(dt.UTC).date()
         self.seed = self.config.seed
-        self._lock = threading.Lock()
-        # index -> (paid, PaymentDate, PaymentType): the only mutable state
-        self._payments: dict[int, tuple[bool, str, int]] = {}
         self._customers: dict[int, Customer] = {}
         self._layout()
         key = int.from_bytes(_hash(self.seed, "acronis", "guid-key", size=12), "big")
@@ -214,6 +177,11 @@ class AcronisSandbox(VendorSandbox):
         self.partner_number = 10000 + int.from_bytes(_hash(self.seed, "partner", size=4)) % 90000
 
     def reset(self) -> None:
+        with self._lock:
+            # The only mutable data: index -> (paid, PaymentDate, PaymentType) confirmed
+            # with `POST /InvoiceOverview`, and index -> ExportedDate from `/ExportInvoice`.
+            self._payments: dict[int, tuple[bool, str, int]] = {}
+            self._exports: dict[int, str] = {}
         #: True/False forces the wrapped (OpenAPI) / top-level (how-to) answer;
         #: None alternates by page: odd pages top-level with Batches, even pages wrapped.
         self.wrapped_shape: bool | None = None
@@ -228,6 +196,8 @@ class AcronisSandbox(VendorSandbox):
         self.broken: dict[int, dict[str, Any]] = {}
         #: added to AmountRecordsFound from this page on (a total changing mid-listing)
         self.found_drift: tuple[int, int] | None = None
+        #: what DownloadInvoice answers instead of the PDF (bytes or an iterable of them)
+        self.document_body: bytes | Iterable[bytes] | None = None
 
     def _layout(self) -> None:
         """Batch sizes and first indexes: the few numbers that place invoice i in time."""
@@ -316,6 +286,11 @@ class AcronisSandbox(VendorSandbox):
             paid, payment_date, payment_type = state
         else:
             payment_date = _naive(paid_on) if paid else NOT_SET
+        exported_date = (
+            _instant(created + dt.timedelta(days=1, hours=-5), 0) if exported else NOT_SET_OFFSET
+        )
+        if i in self._exports:
+            exported, exported_date = True, self._exports[i]
         queue_time = created + dt.timedelta(hours=1)
         return {
             "Id": self.invoice_id(i),
@@ -329,11 +304,7 @@ class AcronisSandbox(VendorSandbox):
             "InvoiceNumber": f"{b + 1}-{batch_date:%Y%m%d}-0-{self.partner_number}-{i + 1}",
             "BatchNumber": str(b + 1),
             "Exported": exported,
-            "ExportedDate": (
-                _instant(created + dt.timedelta(days=1, hours=-5), 0)
-                if exported
-                else NOT_SET_OFFSET
-            ),
+            "ExportedDate": exported_date,
             "PaymentSent": payment_sent and not paid,
             "PaymentStatus": paid,
             "InvoicedBy": invoiced_by,
@@ -369,6 +340,7 @@ class AcronisSandbox(VendorSandbox):
                 methods=["POST"],
             ),
             Rule(f"{API}/DownloadInvoice", endpoint=self._authed(self.download), methods=["GET"]),
+            Rule(f"{API}/ExportInvoice", endpoint=self._authed(self.export), methods=["POST"]),
             Rule(
                 f"{API}/BillingEntities",
                 endpoint=self._authed(self.billing_entities),
@@ -548,10 +520,41 @@ class AcronisSandbox(VendorSandbox):
             self._payments[i] = (confirmed, _naive(today) if confirmed else NOT_SET, payment_type)
         return json_response({})
 
+    def export(self, request: Request) -> Response:
+        """The accounting file of the invoices in `ids` (0 = XML, 1 = CSV), marking them
+        exported. GUESS: the file's columns; one unknown id refuses the whole call."""
+        fmt = _query_int(request, "exportFormat")
+        if fmt not in (0, 1):
+            raise BadRequest(f"The value '{fmt}' is not valid for exportFormat.")
+        ids = request.args.getlist("ids")
+        if not ids:
+            raise BadRequest("ids is required.")
+        indexes = [self.index_of(guid) for guid in ids]
+        if None in indexes:
+            return self.error(404, "Invoice not found")
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            for i in indexes:
+                self._exports[i] = _instant(now, 0)
+        rows = [self.invoice(i) for i in indexes]
+        fields = ("InvoiceNumber", "CustomerName", "ScheduledAt", "Total", "PaymentStatus")
+        if fmt == 1:
+            lines = [";".join(fields)] + [";".join(str(row[f]) for f in fields) for row in rows]
+            return Response("\r\n".join(lines) + "\r\n", mimetype="text/csv")
+        items = "".join(
+            "<Invoice>"
+            + "".join(f"<{f}>{escape(str(row[f]))}</{f}>" for f in fields)
+            + "</Invoice>"
+            for row in rows
+        )
+        return Response(f'<?xml version="1.0"?><Invoices>{items}</Invoices>', mimetype="text/xml")
+
     def download(self, request: Request) -> Response:
         i = self.index_of(request.args.get("id", ""))
         if i is None:
             return self.error(404, "Invoice not found")
+        if self.document_body is not None:
+            return Response(self.document_body, mimetype="application/pdf")
         invoice = self.invoice(i)
         lines = (
             f"Invoice {invoice['InvoiceNumber']}",
@@ -560,7 +563,7 @@ class AcronisSandbox(VendorSandbox):
             f"Total: EUR {invoice['Total']}",
         )
         return Response(
-            _pdf(lines),
+            pdf_document(lines),
             mimetype="application/pdf",
             headers={
                 "Content-Disposition": f'attachment; filename="{invoice["InvoiceNumber"]}.pdf"'

@@ -147,6 +147,9 @@ class SandboxApp:
         if response is None:
             response = self._dispatch(request)
         kinds = {fault.kind for fault in faults}
+        for fault in faults:
+            if fault.kind == "slow_answer":
+                time.sleep(fault.delay)
         if "malformed" in kinds:
             response.set_data(b'{"Invoices": [{"Id": "e96e60a2-3fec-44f7-86b7-050a8103b431",')
         if "truncated" in kinds:

@@ -51,7 +51,9 @@ class Fault:
     "malformed" (answer broken JSON), "truncated" (declare a longer body than is
     sent, then close), "expire_tokens" (every issued token dies before this call),
     "echo_auth" (answer `status` with an error that repeats the request's
-    `Authorization` header and form fields, as careless servers do).
+    `Authorization` header and form fields, as careless servers do), "slow_answer" (do
+    the work, then sleep `delay` before answering: a write that took effect although
+    the client gave up waiting).
     It applies to the next `times` matching calls, or to a `rate` share of them, or
     (neither set) to every one until cleared, once `after` matching calls have gone
     through unharmed (a provider that fails half way). `path` is a prefix filter.
@@ -66,7 +68,15 @@ class Fault:
     retry_after: float | None = None
     after: int = 0
 
-    KINDS = ("status", "latency", "malformed", "truncated", "expire_tokens", "echo_auth")
+    KINDS = (
+        "status",
+        "latency",
+        "malformed",
+        "truncated",
+        "expire_tokens",
+        "echo_auth",
+        "slow_answer",
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -206,6 +216,42 @@ class VendorSandbox(abc.ABC):
     def connection(self, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """`(config, credentials)` for `registry.build_client` to reach this stand-in at
         `base_url` (the sandbox server's root URL, no trailing slash)."""
+
+
+def pdf_document(lines: Iterable[str]) -> bytes:
+    """A minimal, valid one-page PDF showing `lines` (Latin-1, others replaced)."""
+
+    def escape(text: str) -> bytes:
+        raw = text.encode("latin-1", "replace")
+        return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+    stream = (
+        b"BT /F1 12 Tf 56 780 Td 16 TL "
+        + b" ".join(b"(" + escape(line) + b") '" for line in lines)
+        + b" ET"
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
 
 class _TruncatedResponse(Response):

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .core import Host, VendorSandbox, json_response
+from .core import Host, VendorSandbox, json_response, pdf_document
 
 NO_PAGING_LIMIT = 100  # more items than this without paging -> 303 to page=1&pageSize=100
 MAX_PAGE_SIZE = 400
@@ -284,36 +284,12 @@ def _invoice(rng: random.Random, number: str, date: dt.date) -> dict[str, Any]:
 
 def _pdf(account_id: str, invoice: dict[str, Any]) -> bytes:
     """A small, valid one-page PDF naming the invoice."""
-    lines = [
-        f"Hostway invoice {invoice['invoiceNumber']}",
-        f"Account {account_id}",
-        f"Date {invoice['date']}",
-        f"Amount {invoice['amount']} {invoice['currency']}",
-        invoice["description"],
-    ]
-    text = " ".join(
-        "({}) Tj T*".format(line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)"))
-        for line in lines
+    return pdf_document(
+        [
+            f"Hostway invoice {invoice['invoiceNumber']}",
+            f"Account {account_id}",
+            f"Date {invoice['date']}",
+            f"Amount {invoice['amount']} {invoice['currency']}",
+            invoice["description"],
+        ]
     )
-    stream = f"BT /F1 12 Tf 16 TL 72 760 Td {text} ET".encode("latin-1", "replace")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .core import VendorSandbox, bearer, json_response
+from .core import VendorSandbox, bearer, json_response, pdf_document
 
 SERVICE_ACCOUNT_FILE = Path(__file__).with_name("masstack_service_account.json")
 
@@ -116,7 +116,7 @@ class _Data:
 
 
 class MasStackSandbox(VendorSandbox):
-    prefixes = ("/v1/", "/v2/", "/oauth2/")
+    prefixes = ("/v1/", "/v2/", "/oauth2/", "/invoices/")
 
     def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
@@ -260,6 +260,8 @@ class MasStackSandbox(VendorSandbox):
                 endpoint=self.invoice_list,
                 methods=["GET"],
             ),
+            # GUESS: the listing's `path`, served by the Customers API host to a bearer.
+            Rule("/invoices/<number>.pdf", endpoint=self.document, methods=["GET"]),
         ]
 
     def error(self, status: int, message: str) -> Response:
@@ -351,6 +353,22 @@ class MasStackSandbox(VendorSandbox):
                 "expires_at": _zulu(expires),
             }
         )
+
+    def document(self, request: Request, number: str) -> Response:
+        subject = self.sandbox.tokens.subject(bearer(request))
+        if subject is None or not subject.startswith(SUBJECT_PREFIX):
+            return self.error(401, MESSAGES[401])
+        for account in self.accounts:
+            for row in self.invoices(account):
+                if row.number == number:
+                    lines = [
+                        f"MasStack factura {row.number}",
+                        f"Cuenta {account}",
+                        f"Fecha {row.issue_date}",
+                        f"Importe {row.value} EUR",
+                    ]
+                    return Response(pdf_document(lines), mimetype="application/pdf")
+        return self.error(404, f"Invoice {number} not found")
 
     def invoice_list(self, request: Request, org: str, account: str) -> Response:
         if refused := self._account(request, org, account):

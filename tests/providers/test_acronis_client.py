@@ -235,7 +235,7 @@ def test_confirm_payment_marks_the_invoice_paid(private_sandbox):
     unpaid = client.invoice_overview(page=1, page_size=1, payment_status=False).invoices[0]
 
     first_day = dt.datetime.now(dt.UTC).date()
-    client.confirm_payment(unpaid.provider_id, payment_type=3)
+    client.confirm_payment(unpaid)
     last_day = dt.datetime.now(dt.UTC).date()  # the UTC day may turn during the call
 
     (after,) = client.invoice_overview(page=1, page_size=5, invoice_number=unpaid.number).invoices
@@ -246,8 +246,10 @@ def test_confirm_payment_marks_the_invoice_paid(private_sandbox):
 def test_confirm_payment_of_an_unknown_invoice_is_not_found(private_sandbox):
     _, client = private_sandbox
 
+    unpaid = client.invoice_overview(page=1, page_size=1, payment_status=False).invoices[0]
+
     with pytest.raises(ProviderNotFound):
-        client.confirm_payment("0a0b0c0d-0000-4000-8000-000000000000", payment_type=3)
+        client.confirm_payment(_replace_id(unpaid, "0a0b0c0d-0000-4000-8000-000000000000"))
 
 
 def test_confirm_payment_is_never_retried_blindly(private_sandbox):
@@ -257,6 +259,6 @@ def test_confirm_payment_is_never_retried_blindly(private_sandbox):
     server.app.faults.add("status", status=502, times=1)
 
     with pytest.raises(ProviderUnavailable):
-        client.confirm_payment(unpaid.provider_id, payment_type=3)
+        client.confirm_payment(unpaid)
 
     assert server.app.calls() == [("POST", OVERVIEW)]

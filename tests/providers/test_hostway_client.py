@@ -187,7 +187,7 @@ def test_one_invoice_matches_the_listing(connect, hostway):
     client = connect(accounts=[hostway.account_ids[1]])
     listed = next(client.iter_invoices())
 
-    assert client.invoice(listed.account_id, listed.number) == listed
+    assert client.invoice(listed) == listed
 
 
 def test_non_ascii_and_html_description_arrives_intact(connect):
