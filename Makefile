@@ -9,7 +9,7 @@ SANDBOX_PORT ?= 8001
 # into .secret_key); production sets DEBUG=0 and a real SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install run test test-postgres lint format bench chromium clean
+.PHONY: install run test test-postgres lint format messages bench chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Translations (locale/<lang>/LC_MESSAGES): collect every marked string from the code and
+# templates into the Dutch and Spanish .po files, then compile them into the .mo files the
+# app reads. Both are committed, so running the app or the tests needs no gettext; this
+# needs GNU gettext (msgfmt, xgettext). Translate new or changed (fuzzy) entries, run again.
+MESSAGES_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=var \
+	--ignore=bench-results --ignore=build --ignore='*.egg-info'
+messages: install
+	$(BIN)/python manage.py makemessages -l nl -l es --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages -l nl -l es $(MESSAGES_IGNORE)
 
 # The browser tests (tests/e2e, marker e2e) drive Debian's Chromium; CI runs as root and
 # installs it here. Without apt rights locally: `.venv/bin/pytest -m "not e2e"`.

@@ -4,5 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # The language picker (base.html) posts to `set_language` here.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("invoices.urls")),
 ]

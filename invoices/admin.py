@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Access, Account, Batch, Connection, Invoice, SyncRun
 from .sync import connection_data_changed
@@ -22,9 +23,11 @@ class ConnectionForm(forms.ModelForm):
 
     since = forms.DateField(
         required=False,
-        label="Read invoices issued from",
-        help_text="MasStack: the oldest issue date a sync asks for (empty: ten years back). "
-        "Older invoices in the mirror are kept as they are.",
+        label=_("Read invoices issued from"),
+        help_text=_(
+            "MasStack: the oldest issue date a sync asks for (empty: ten years back). "
+            "Older invoices in the mirror are kept as they are."
+        ),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 

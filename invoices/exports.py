@@ -13,35 +13,49 @@ from typing import IO, Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from .models import Invoice
 
 CHUNK = 2000
 
-# (header, field) - the table's data columns, with the currency spelled out.
-COLUMNS: list[tuple[str, str]] = [
-    ("Invoice", "number"),
-    ("Customer", "customer_name"),
-    ("Connection", "connection__name"),
-    ("Batch", "batch__number"),
-    ("Issued", "issue_date"),
-    ("Total", "total"),
-    ("Due", "amount_due"),
-    ("Currency", "currency"),
-    ("Status", "status"),
-    ("Incasso", "incasso"),
-    ("Exported", "exported"),
-    ("Delivery error", "delivery_error"),
-    ("Missing upstream", "missing"),
+# (header, field) - the table's data columns, with the currency spelled out. The headers
+# and the words in the cells (yes/no, paid/unpaid) are in the active language; dates and
+# amounts are the stored values, for the spreadsheet to format.
+COLUMNS: list[tuple[Any, str]] = [
+    (gettext_lazy("Invoice"), "number"),
+    (gettext_lazy("Customer"), "customer_name"),
+    (gettext_lazy("Connection"), "connection__name"),
+    (gettext_lazy("Batch"), "batch__number"),
+    (gettext_lazy("Issued"), "issue_date"),
+    (gettext_lazy("Total"), "total"),
+    (gettext_lazy("Due"), "amount_due"),
+    (gettext_lazy("Currency"), "currency"),
+    (gettext_lazy("Status"), "status"),
+    (gettext_lazy("Incasso"), "incasso"),
+    (gettext_lazy("Exported"), "exported"),
+    (gettext_lazy("Delivery error"), "delivery_error"),
+    (gettext_lazy("Missing upstream"), "missing"),
 ]
+STATUS_FIELD = "status"
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> Any:
+def _words() -> dict[Any, str]:
+    """The words a cell may hold, in the active language (English: yes, no, paid, unpaid)."""
+    return {
+        True: pgettext("export cell", "yes"),
+        False: pgettext("export cell", "no"),
+        "paid": pgettext("export cell", "paid"),
+        "unpaid": pgettext("export cell", "unpaid"),
+    }
+
+
+def _cell(value: Any, words: dict[Any, str]) -> Any:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return words[value]
     if isinstance(value, Decimal):
         return (
             value.quantize(Decimal("0.01")) if value == value.quantize(Decimal("0.01")) else value
@@ -56,15 +70,20 @@ def _cell(value: Any) -> Any:
 def export_probe(invoices: QuerySet[Invoice]) -> None:
     """Run the export's own query for one row: what fails on the database fails here,
     before a download starts (no cursor is left open: the stream makes its own)."""
-    list(invoices.values_list(*(field for _, field in COLUMNS))[:1])
+    list(invoices.values_list(*(field for _header, field in COLUMNS))[:1])
 
 
 def export_rows(invoices: QuerySet[Invoice]) -> Iterator[list[Any]]:
-    """Header, then one list per invoice, in the queryset's order."""
-    yield [header for header, _ in COLUMNS]
-    fields = [field for _, field in COLUMNS]
+    """Header, then one list per invoice, in the queryset's order (words in the active
+    language)."""
+    yield [str(header) for header, _field in COLUMNS]
+    fields = [field for _header, field in COLUMNS]
+    words = _words()
+    status = fields.index(STATUS_FIELD)
     for row in invoices.values_list(*fields).iterator(chunk_size=CHUNK):
-        yield [_cell(value) for value in row]
+        cells = [_cell(value, words) for value in row]
+        cells[status] = words.get(row[status], cells[status])
+        yield cells
 
 
 class _Line:
@@ -93,7 +112,7 @@ def xlsx_file(invoices: QuerySet[Invoice]) -> IO[bytes]:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Invoices")
+    sheet = workbook.create_sheet(_("Invoices"))
     for row in export_rows(invoices):
         sheet.append(row)
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it

@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Batch, Connection, Invoice, InvoiceStatus
 from .selectors import (
@@ -29,20 +30,20 @@ SEARCH_MAX_LENGTH = 100
 AMOUNT_LIMIT = Decimal("999999999999999")
 
 PERIODS = {
-    "this_month": "This month",
-    "last_month": "Last month",
-    "last_90_days": "Last 90 days",
-    "this_year": "This year",
+    "this_month": _("This month"),
+    "last_month": _("Last month"),
+    "last_90_days": _("Last 90 days"),
+    "this_year": _("This year"),
 }
 
-YES_NO = (("true", "Yes"), ("false", "No"))
+YES_NO = (("true", _("Yes")), ("false", _("No")))
 
 # Invoices gone upstream (not returned by their provider's last complete sync): listed
 # and flagged, but left out of the money figures unless the user asks for them.
 GONE_CHOICES = (
-    ("hide", "Hidden"),
-    ("include", "Shown and counted in the totals"),
-    ("only", "Only these, counted in the totals"),
+    ("hide", _("Hidden")),
+    ("include", _("Shown and counted in the totals")),
+    ("only", _("Only these, counted in the totals")),
 )
 GONE_COUNTED = frozenset({"include", "only"})
 
@@ -50,12 +51,13 @@ GONE_COUNTED = frozenset({"include", "only"})
 # tab and the filter form never disagree; their counts come from one query
 # (`selectors.invoice_view_counts`, whose names these are).
 QUICK_VIEWS: tuple[tuple[str, Any, dict[str, str]], ...] = (
-    ("all", _("All"), {}),
-    ("unpaid", _("Unpaid"), {"status": "unpaid"}),
-    ("overdue", _("Overdue"), {"overdue": "true"}),
+    # (A tab names invoices: "quick view" tells translators so, e.g. for plural forms.)
+    ("all", pgettext_lazy("quick view", "All"), {}),
+    ("unpaid", pgettext_lazy("quick view", "Unpaid"), {"status": "unpaid"}),
+    ("overdue", pgettext_lazy("quick view", "Overdue"), {"overdue": "true"}),
     ("incasso", _("Incasso pending"), {"incasso": "true", "status": "unpaid"}),
     ("errors", _("Delivery errors"), {"delivery_error": "true"}),
-    ("paid", _("Paid"), {"status": "paid"}),
+    ("paid", pgettext_lazy("quick view", "Paid"), {"status": "paid"}),
 )
 VIEW_FIELDS = ("status", "overdue", "incasso", "delivery_error")
 
@@ -79,7 +81,7 @@ class YesNoFilter(django_filters.ChoiceFilter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("choices", YES_NO)
-        kwargs.setdefault("empty_label", "Any")
+        kwargs.setdefault("empty_label", _("Any"))
         super().__init__(*args, **kwargs)
 
     def filter(self, qs: QuerySet, value: str) -> QuerySet:
@@ -120,54 +122,58 @@ class InvoiceFilterForm(forms.Form):
 class InvoiceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
-        label="Search",
+        label=_("Search"),
         max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Invoice number or customer"}
+            attrs={"type": "search", "placeholder": _("Invoice number or customer")}
         ),
     )
     status = django_filters.ChoiceFilter(
-        choices=InvoiceStatus.choices, empty_label="Paid or unpaid", label="Payment"
+        choices=InvoiceStatus.choices, empty_label=_("Paid or unpaid"), label=_("Payment")
     )
     overdue = django_filters.ChoiceFilter(
-        choices=YES_NO, empty_label="Any", method="filter_overdue", label="Overdue"
+        choices=YES_NO, empty_label=_("Any"), method="filter_overdue", label=_("Overdue")
     )
-    incasso = YesNoFilter(label="Incasso (direct debit)")
+    incasso = YesNoFilter(label=_("Incasso (direct debit)"))
     connection = django_filters.ModelChoiceFilter(
-        queryset=None, empty_label="All connections", label="Connection"
+        queryset=None, empty_label=_("All connections"), label=_("Connection")
     )
     account = django_filters.ModelChoiceFilter(
-        queryset=None, widget=forms.HiddenInput, label="Customer"
+        queryset=None, widget=forms.HiddenInput, label=_("Customer")
     )
-    batch = django_filters.ModelChoiceFilter(queryset=None, widget=forms.HiddenInput, label="Batch")
+    batch = django_filters.ModelChoiceFilter(
+        queryset=None, widget=forms.HiddenInput, label=_("Batch")
+    )
     period = django_filters.ChoiceFilter(
-        choices=list(PERIODS.items()), empty_label="Any time", method="filter_period",
-        label="Issued",
+        choices=list(PERIODS.items()), empty_label=_("Any time"), method="filter_period",
+        label=pgettext_lazy("filter of a period", "Issued"),
     )  # fmt: skip
     issued_after = django_filters.DateFilter(
-        field_name="issue_date", lookup_expr="gte", label="Issued from",
+        field_name="issue_date", lookup_expr="gte", label=_("Issued from"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )  # fmt: skip
     issued_before = django_filters.DateFilter(
-        field_name="issue_date", lookup_expr="lte", label="Issued until",
+        field_name="issue_date", lookup_expr="lte", label=_("Issued until"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )  # fmt: skip
     amount_min = django_filters.NumberFilter(
-        field_name="total", lookup_expr="gte", label="Amount from",
+        field_name="total", lookup_expr="gte", label=_("Amount from"),
         min_value=-AMOUNT_LIMIT, max_value=AMOUNT_LIMIT,
         widget=forms.NumberInput(attrs={"step": "0.01"}),
     )  # fmt: skip
     amount_max = django_filters.NumberFilter(
-        field_name="total", lookup_expr="lte", label="Amount to",
+        field_name="total", lookup_expr="lte", label=_("Amount to"),
         min_value=-AMOUNT_LIMIT, max_value=AMOUNT_LIMIT,
         widget=forms.NumberInput(attrs={"step": "0.01"}),
     )  # fmt: skip
-    currency = django_filters.ChoiceFilter(choices=(), empty_label="All currencies")
-    exported = YesNoFilter(label="Exported")
-    delivery_error = DeliveryErrorFilter(label="Delivery error")
+    currency = django_filters.ChoiceFilter(
+        choices=(), empty_label=_("All currencies"), label=_("Currency")
+    )
+    exported = YesNoFilter(label=_("Exported"))
+    delivery_error = DeliveryErrorFilter(label=_("Delivery error"))
     gone = django_filters.ChoiceFilter(
-        choices=GONE_CHOICES, empty_label="Shown, not in the totals", method="filter_gone",
-        label="Gone upstream",
+        choices=GONE_CHOICES, empty_label=_("Shown, not in the totals"), method="filter_gone",
+        label=_("Gone upstream"),
     )  # fmt: skip
 
     class Meta:

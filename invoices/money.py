@@ -1,5 +1,5 @@
-"""Money and dates for people: in the active language (Babel: CLDR symbols, decimals,
-grouping, month names), money in its currency's minor unit, rounded half away from zero.
+"""Money, counts and dates for people: in the active language (Babel: CLDR symbols,
+decimals, grouping, month names), money in its currency's minor unit, rounded half away from zero.
 
 Only display rounds: totals are summed on the stored values (four decimals) and rounded
 once here; exports carry the stored value.
@@ -12,7 +12,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from babel.numbers import UnknownCurrencyError, format_currency, get_currency_precision
+from babel.numbers import (
+    UnknownCurrencyError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+)
 from django.conf import settings
 from django.utils import timezone, translation
 
@@ -40,6 +45,13 @@ def money(amount: Decimal | None, currency: str) -> str:
         return format_currency(rounded, currency, locale=current_locale())
     except (UnknownCurrencyError, ValueError):
         return f"{rounded:,.{digits}f} {currency}"
+
+
+def number(value: int | Decimal | None) -> str:
+    """A count in the active language ("12,345" in English, "12.345" in Dutch)."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=current_locale())
 
 
 def day(value: dt.date | None, length: str = "medium") -> str:

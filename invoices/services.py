@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from .clients import connection_client
 from .models import Access, Connection, Role, UserPreference
@@ -13,7 +14,8 @@ from .providers.registry import get_client_class
 
 
 class ServiceError(Exception):
-    """A user-facing failure with a one-line, secret-free message."""
+    """A user-facing failure with a one-line, secret-free message (in the active language:
+    English on the command line)."""
 
 
 def connection_create(
@@ -36,9 +38,9 @@ def connection_create(
         raise ServiceError(str(exc)) from None
     name = name.strip()
     if not name:
-        raise ServiceError("a connection needs a name")
+        raise ServiceError(_("a connection needs a name"))
     if Connection.objects.filter(name=name).exists():
-        raise ServiceError(f"a connection named '{name}' already exists")
+        raise ServiceError(_("a connection named '%(name)s' already exists") % {"name": name})
     connection = Connection(
         provider=provider, name=name, config=config, credentials=credentials, **fields
     )
@@ -49,24 +51,31 @@ def connection_create(
         with transaction.atomic():
             connection.save()
     except IntegrityError:
-        raise ServiceError(f"a connection named '{name}' already exists") from None
+        raise ServiceError(
+            _("a connection named '%(name)s' already exists") % {"name": name}
+        ) from None
     return connection
 
 
 def access_grant(*, username: str, connection_name: str, role: str) -> Access:
     """Give `username` the `role` on a connection (replacing any role they had there)."""
     if role not in Role.values:
-        raise ServiceError(f"unknown role '{role}' (use {' or '.join(Role.values)})")
+        raise ServiceError(
+            _("unknown role '%(role)s' (use one of: %(roles)s)")
+            % {"role": role, "roles": ", ".join(Role.values)}
+        )
     user_model = get_user_model()
     try:
         user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
     except user_model.DoesNotExist:
-        raise ServiceError(f"no user named '{username}'") from None
+        raise ServiceError(_("no user named '%(name)s'") % {"name": username}) from None
     try:
         connection = Connection.objects.get(name=connection_name)
     except Connection.DoesNotExist:
-        raise ServiceError(f"no connection named '{connection_name}'") from None
-    access, _ = Access.objects.update_or_create(
+        raise ServiceError(
+            _("no connection named '%(name)s'") % {"name": connection_name}
+        ) from None
+    access, _created = Access.objects.update_or_create(
         user=user, connection=connection, defaults={"role": role}
     )
     return access

@@ -17,6 +17,11 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 @register.filter
+def number(value: int | Decimal | None) -> str:
+    return formats.number(value)
+
+
+@register.filter
 def day(value: dt.date | None, length: str = "medium") -> str:
     return formats.day(value, length)
 

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -39,7 +40,7 @@ def account_next_billing_date(request: HttpRequest, pk: int) -> HttpResponse:
         "account": account,
         "retry_url": reverse("invoices:account_next_billing_date", args=[account.pk]),
         "back_url": reverse("invoices:account_detail", args=[account.pk]),
-        "title": f"Next billing date · {account.name}",
+        "title": _("Next billing date · %(account)s") % {"account": account.name},
     }
     try:
         context["details"] = account_billing_details_get(user=request.user, account=account)
@@ -57,7 +58,7 @@ def invoice_public_link(request: HttpRequest, pk: int) -> HttpResponse:
         "invoice": invoice,
         "retry_url": reverse("invoices:invoice_public_link", args=[invoice.pk]),
         "back_url": f"{reverse('invoices:invoice_list')}?account={invoice.account_id}",
-        "title": f"Public link · invoice {invoice.number}",
+        "title": _("Public link · invoice %(number)s") % {"number": invoice.number},
     }
     try:
         context["link"] = invoice_public_link_get(user=request.user, invoice=invoice)
@@ -70,7 +71,7 @@ def invoice_public_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = account_get(user=request.user, pk=pk)
-    _, billing_details = connection_live_features(account.connection)
+    _links, billing_details = connection_live_features(account.connection)
     context = {
         "account": account,
         "summary": account_summary(account=account),

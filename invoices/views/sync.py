@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Role
@@ -38,12 +39,14 @@ def _status(request: HttpRequest, pk: int, *, message: str = "") -> HttpResponse
 def connection_sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get(user=request.user, pk=pk)  # 404 if not theirs
     if connection_role(user=request.user, connection=connection) != Role.PARTNER_ADMIN:
-        raise PermissionDenied("Only partner admins can start a sync.")
-    message = f"Sync of {connection.name} queued."
+        raise PermissionDenied(_("Only partner admins can start a sync."))
+    message = _("Sync of %(connection)s queued.") % {"connection": connection.name}
     try:
         sync_enqueue(connection=connection, trigger="dashboard")
     except SyncAlreadyActive:
-        message = f"A sync of {connection.name} is already running."
+        message = _("A sync of %(connection)s is already running.") % {
+            "connection": connection.name
+        }
     if not request.htmx:  # a plain form post: back to the list (post/redirect/get)
         messages.info(request, message)
         return redirect("invoices:invoice_list")

@@ -31,18 +31,30 @@ function copyText(text) {
   });
 }
 
-// One delegated listener covers every copy button, including ones htmx adds later.
+// One delegated listener covers every copy button, including ones htmx adds later. What
+// it says after copying comes with the button, in the page's language (data-copied,
+// data-copy-failed): this file holds no words of its own.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const label = button.dataset.label || button.innerHTML;
   button.dataset.label = label;
+  const say = (words) => { if (words) button.textContent = words; };
   copyText(button.dataset.copy).then(
-    () => { button.textContent = "Copied"; },
-    () => { button.textContent = "Copy failed: select the link"; },
+    () => say(button.dataset.copied),
+    () => say(button.dataset.copyFailed),
   ).finally(() => {
     setTimeout(() => { button.innerHTML = button.dataset.label; }, 2000);
   });
+});
+
+// The language picker comes back to the address shown now: htmx may have pushed another
+// one (filters, sort, page) since the page was drawn with its "next".
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches || !form.matches("form.language")) return;
+  const next = form.querySelector("input[name=next]");
+  if (next) next.value = window.location.pathname + window.location.search;
 });
 
 // Filters: leave empty fields out of htmx GETs, so the pushed URL (the one people share

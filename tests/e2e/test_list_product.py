@@ -313,3 +313,83 @@ def test_axe_finds_nothing_at_wcag_2_2_aa(new_page, dashboard, scheme, where):
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
 
     assert results.violations_count == 0, results.generate_report()
+
+
+# -- in Dutch and Spanish ---------------------------------------------------------------
+
+# What the row cards must not do on a phone with longer words: a cell's text running out
+# of it, or two cells of one card drawn over each other.
+CELLS = """() => {
+  const found = [];
+  for (const tr of document.querySelectorAll('#invoice-table tbody tr[data-row]')) {
+    const cells = [...tr.querySelectorAll('td')].filter((td) => td.getBoundingClientRect().width);
+    for (const td of cells) {
+      if (!td.classList.contains('clip') && td.scrollWidth > td.clientWidth + 1) {
+        found.push('overflows: ' + td.className + ' ' + td.textContent.trim().slice(0, 30));
+      }
+      for (const other of cells) {
+        const a = td.getBoundingClientRect(), b = other.getBoundingClientRect();
+        if (other !== td && a.left < b.right - 1 && b.left < a.right - 1
+            && a.top < b.bottom - 1 && b.top < a.bottom - 1) {
+          found.push('overlaps: ' + td.className + ' / ' + other.className);
+        }
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def choose_language(page, language: str) -> None:
+    """With the picker in the top bar, as a person does (its button, not on change)."""
+    page.select_option("#language-select", language)
+    with page.expect_navigation():
+        page.locator("form.language button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
+def test_the_language_picker_comes_back_to_the_address_shown_now(new_page, dashboard):
+    page = signed_in(new_page, dashboard, viewport=DESKTOP)
+    page.locator("#filter-toggle").click()
+    page.select_option("#id_status", "unpaid")  # htmx pushes ?status=unpaid
+    page.wait_for_url(re.compile("status=unpaid"))
+    settled(page)
+
+    choose_language(page, "nl")
+
+    assert "status=unpaid" in page.url
+    expect(page.locator("h1")).to_have_text("Facturen")
+    expect(page.locator("#views a.active")).to_contain_text("Onbetaald")
+    page.goto(dashboard.url + "/")  # and it sticks
+    expect(page.locator("#language-select")).to_have_value("nl")
+    choose_language(page, "en")
+    expect(page.locator("h1")).to_have_text("Invoices")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280x800", "390x844"])
+@pytest.mark.parametrize("language", ["nl", "es"])
+def test_in_dutch_and_spanish_nothing_overflows(new_page, dashboard, language, viewport):
+    default_columns(dashboard)
+    page = signed_in(new_page, dashboard, viewport=viewport)
+    choose_language(page, language)
+
+    layout = page.evaluate(LAYOUT)
+
+    assert layout["scrollWidth"] <= layout["innerWidth"], layout
+    assert layout["escaping"] == [], layout
+    assert page.evaluate(CELLS) == []
+    page.locator("#filter-toggle").click()
+    assert page.evaluate(LAYOUT)["scrollWidth"] <= viewport["width"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("language", ["nl", "es"])
+def test_axe_finds_nothing_in_dutch_and_spanish(new_page, dashboard, language, scheme):
+    page = signed_in(new_page, dashboard, viewport=PHONE, color_scheme=scheme)
+    choose_language(page, language)
+    page.locator("#filter-toggle").click()
+    page.wait_for_load_state("networkidle")
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+
+    assert results.violations_count == 0, results.generate_report()

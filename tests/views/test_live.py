@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from invoices import money
 from invoices.models import Access, Account, Connection, Invoice, Role
 from invoices.providers import PublicLink
 from invoices.providers.base import ProviderClient
@@ -167,7 +168,7 @@ def test_billing_date_fragment_shows_the_providers_date(client, sandbox, masstac
     assert response.status_code == 200
     assert f'<time datetime="{expected.isoformat()}">' in html
     assert "Next billing <time" in html
-    assert f"{expected.day} {expected:%b %Y}</time>" in html
+    assert f"{money.day(expected)}</time>" in html  # as every date: in the active language
 
 
 def test_billing_date_for_htmx_is_only_the_fragment(client, finance, account):
@@ -320,10 +321,11 @@ def test_a_public_link_shows_its_expiry_labelled_in_the_users_time_zone(client, 
     after = timezone.now()
 
     html = response.content.decode()
-    # The link lives an hour from when it was asked for (a month may turn meanwhile).
-    months = {(moment + dt.timedelta(hours=1)).strftime("%b %Y") for moment in (before, after)}
+    # The link lives an hour from when it was asked for (a minute may turn meanwhile),
+    # written as every moment is: in the active language, in the user's zone.
+    shown = {money.moment(moment + dt.timedelta(hours=1)) for moment in (before, after)}
     assert "expires <time datetime=" in html
-    assert any(f"{month}, " in html for month in months)
+    assert any(f">{text}</time>" in html for text in shown)
     assert " UTC</time>" in html
 
 
