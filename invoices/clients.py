@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from .fields import fernet
-from .models import Connection
+from .models import Connection, Invoice, InvoiceStatus
+from .providers import types as domain
 from .providers.base import ProviderClient
 from .providers.http import Token
 from .providers.registry import build_client
@@ -48,6 +49,33 @@ def connection_client(
         dict(connection.config),
         dict(connection.credentials),
         **{**options, **http_options},
+    )
+
+
+def domain_invoice(invoice: Invoice) -> domain.Invoice:
+    """The mirrored invoice as the clients take it (to read it again, fetch its PDF,
+    confirm its payment). `invoice` should come with its account and batch selected."""
+    return domain.Invoice(
+        provider_id=invoice.provider_id,
+        number=invoice.number,
+        account_id=invoice.account.provider_id,
+        account_name=invoice.customer_name,
+        issue_date=invoice.issue_date,
+        total=invoice.total,
+        amount_due=invoice.amount_due,
+        currency=invoice.currency,
+        paid=invoice.status == InvoiceStatus.PAID,
+        raw_status=invoice.raw_status,
+        batch=invoice.batch.number if invoice.batch_id else None,
+        scheduled_date=invoice.scheduled_date,
+        created_at=invoice.provider_created_at,
+        payment_date=invoice.payment_date,
+        incasso=invoice.incasso,
+        exported=invoice.exported,
+        exported_at=invoice.exported_at,
+        delivery_error=invoice.delivery_error or None,
+        description=invoice.description,
+        extra=tuple(sorted((str(k), str(v)) for k, v in (invoice.extra or {}).items())),
     )
 
 

@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .aging import BUCKET_KEYS, BUCKETS, aging_bucket_q
 from .models import Batch, Connection, Invoice, InvoiceStatus
+from .notes import follow_up_due_q, has_notes_q
 from .selectors import (
     accounts_for_user,
     connections_for_user,
@@ -46,6 +48,13 @@ GONE_CHOICES = (
     ("only", _("Only these, counted in the totals")),
 )
 GONE_COUNTED = frozenset({"include", "only"})
+
+# Follow-up notes (kept here, never at the provider: see `notes`).
+NOTE_CHOICES = (
+    ("any", _("Has notes")),
+    ("follow_up", _("Follow-up due")),
+    ("none", _("No notes")),
+)
 
 # The tabs above the table: each sets the filters in VIEW_FIELDS (and only those), so a
 # tab and the filter form never disagree; their counts come from one query
@@ -110,6 +119,14 @@ class InvoiceFilterForm(forms.Form):
         after, before = cleaned.get("issued_after"), cleaned.get("issued_before")
         if after and before and after > before:
             self.add_error("issued_before", _("Enter a date on or after “Issued from”."))
+        aging, overdue = cleaned.get("aging"), cleaned.get("overdue")
+        if aging and (
+            (aging == "current" and overdue == "true")
+            or (aging != "current" and overdue == "false")
+        ):
+            self.add_error("aging", _("This contradicts the Overdue filter: it is left out."))
+        elif aging and cleaned.get("status") == InvoiceStatus.PAID:
+            self.add_error("aging", _("Paid invoices are not past due: this filter is left out."))
         period = cleaned.get("period")
         if period in PERIODS and (cleaned.get("issued_after") or cleaned.get("issued_before")):
             self.add_error(
@@ -175,6 +192,14 @@ class InvoiceFilter(django_filters.FilterSet):
         choices=GONE_CHOICES, empty_label=_("Shown, not in the totals"), method="filter_gone",
         label=_("Gone upstream"),
     )  # fmt: skip
+    # Days past the due date (unpaid only), in the aging page's buckets.
+    aging = django_filters.ChoiceFilter(
+        choices=[(bucket.key, bucket.label) for bucket in BUCKETS], empty_label=_("Any"),
+        method="filter_aging", label=_("Days overdue"),
+    )  # fmt: skip
+    notes = django_filters.ChoiceFilter(
+        choices=NOTE_CHOICES, empty_label=_("Any"), method="filter_notes", label=_("Notes"),
+    )  # fmt: skip
 
     class Meta:
         model = Invoice
@@ -192,6 +217,7 @@ class InvoiceFilter(django_filters.FilterSet):
         user = request.user
         if connections is None:
             connections = list(connections_for_user(user))
+        self.connections = connections
         self.filters["connection"].queryset = connections_for_user(user)
         self.filters["account"].queryset = accounts_for_user(user)
         self.filters["batch"].queryset = Batch.objects.filter(
@@ -234,6 +260,22 @@ class InvoiceFilter(django_filters.FilterSet):
             return qs
         start, end = period_range(value, timezone.localdate())
         return qs.filter(issue_date__gte=start, issue_date__lte=end)
+
+    def filter_aging(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in BUCKET_KEYS:
+            return qs
+        return qs.filter(
+            aging_bucket_q(value, connections=self.connections, today=timezone.localdate())
+        )
+
+    def filter_notes(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "any":
+            return qs.filter(has_notes_q())
+        if value == "none":
+            return qs.exclude(has_notes_q())
+        if value == "follow_up":
+            return qs.filter(follow_up_due_q(today=timezone.localdate()))
+        return qs
 
     def filter_overdue(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if value not in ("true", "false"):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, OrderBy, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedJSONField
@@ -23,26 +24,32 @@ from .fields import EncryptedJSONField
 class Connection(models.Model):
     """A configured provider account: where to fetch, with which credentials."""
 
-    provider = models.CharField(max_length=32)
-    name = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(_("provider"), max_length=32)
+    name = models.CharField(_("name"), max_length=100, unique=True)
     # Plain settings: base URLs, org id, account ids, default currency, page size.
-    config = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(_("settings"), default=dict, blank=True)
     # Secrets, encrypted at rest; never rendered, logged or printed.
-    credentials = EncryptedJSONField(default=dict, blank=True)
+    credentials = EncryptedJSONField(_("credentials"), default=dict, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(
-        default=30, help_text="Days after the issue date an unpaid invoice becomes overdue."
+        _("payment terms (days)"),
+        default=30,
+        help_text=_("Days after the issue date an unpaid invoice becomes overdue."),
     )
     sync_interval_minutes = models.PositiveIntegerField(
-        default=60, help_text="Re-sync this connection at least this often (0 = never)."
+        _("sync interval (minutes)"),
+        default=60,
+        help_text=_("Re-sync this connection at least this often (0 = never)."),
     )
     # Bumped in the same transaction as every write to this connection's invoices:
     # summaries of them (totals, counts) are cached under it and never served stale.
     data_version = models.PositiveBigIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
 
     def __str__(self) -> str:
         return self.name
@@ -52,20 +59,27 @@ class Connection(models.Model):
 
 
 class Role(models.TextChoices):
-    PARTNER_ADMIN = "partner-admin", "Partner admin"
-    FINANCE = "finance", "Finance"
+    PARTNER_ADMIN = "partner-admin", _("Partner admin")
+    FINANCE = "finance", _("Finance")
 
 
 class Access(models.Model):
     """A user's role on one connection; users see only connections granted to them."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invoice_access"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="invoice_access",
+        verbose_name=_("user"),
     )
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="access")
-    role = models.CharField(max_length=20, choices=Role.choices)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="access", verbose_name=_("connection")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
     class Meta:
+        verbose_name = _("access")
+        verbose_name_plural = _("access")
         constraints = [
             models.UniqueConstraint(fields=["user", "connection"], name="one_role_per_connection")
         ]
@@ -77,13 +91,17 @@ class Access(models.Model):
 class Account(models.Model):
     """A customer or billing account at the provider."""
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="accounts")
-    provider_id = models.CharField(max_length=100)
-    name = models.CharField(max_length=255)
-    currency = models.CharField(max_length=3, blank=True)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="accounts", verbose_name=_("connection")
+    )
+    provider_id = models.CharField(_("id at the provider"), max_length=100)
+    name = models.CharField(_("name"), max_length=255)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "provider_id"], name="account_unique_per_connection"
@@ -112,19 +130,23 @@ def batch_sort_key(number: str) -> str:
 class Batch(models.Model):
     """An Acronis invoice batch (one billing run) with its size as the provider reports it."""
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
-    number = models.CharField(max_length=50)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="batches", verbose_name=_("connection")
+    )
+    number = models.CharField(_("number"), max_length=50)
     # What the batch column sorts by (see `batch_sort_key`); written with the number.
     sort_key = models.CharField(max_length=255, blank=True, editable=False)
-    size = models.PositiveIntegerField(null=True, blank=True)
+    size = models.PositiveIntegerField(_("size"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
         constraints = [
             models.UniqueConstraint(fields=["connection", "number"], name="batch_unique_per_conn")
         ]
 
     def __str__(self) -> str:
-        return f"Batch {self.number}"
+        return gettext("Batch %(number)s") % {"number": self.number}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.sort_key = batch_sort_key(self.number)
@@ -152,8 +174,8 @@ class NullsLastIndex(models.Index):
 
 
 class InvoiceStatus(models.TextChoices):
-    PAID = "paid", "Paid"
-    UNPAID = "unpaid", "Unpaid"
+    PAID = "paid", _("Paid")
+    UNPAID = "unpaid", _("Unpaid")
 
 
 class Invoice(models.Model):
@@ -162,10 +184,18 @@ class Invoice(models.Model):
     # Each write maintains every index: the foreign keys' own indexes are left out where
     # a composite index below starts with the same column and serves the same lookups.
     connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="invoices", db_index=False
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="invoices",
+        db_index=False,
+        verbose_name=_("connection"),
     )
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="invoices", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        db_index=False,
+        verbose_name=_("account"),
     )
     batch = models.ForeignKey(
         Batch,
@@ -174,30 +204,33 @@ class Invoice(models.Model):
         blank=True,
         related_name="invoices",
         db_index=False,
+        verbose_name=_("batch"),
     )
-    provider_id = models.CharField(max_length=100)
-    number = models.CharField(max_length=100)
+    provider_id = models.CharField(_("id at the provider"), max_length=100)
+    number = models.CharField(_("number"), max_length=100)
     # The customer name printed on the invoice (kept here so search and sort need no join).
-    customer_name = models.CharField(max_length=255)
-    issue_date = models.DateField()
-    scheduled_date = models.DateField(null=True, blank=True)
-    provider_created_at = models.DateTimeField(null=True, blank=True)
-    payment_date = models.DateField(null=True, blank=True)
-    total = models.DecimalField(max_digits=19, decimal_places=4)
-    amount_due = models.DecimalField(max_digits=19, decimal_places=4)
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=InvoiceStatus.choices)
-    raw_status = models.CharField(max_length=100, blank=True)
-    incasso = models.BooleanField(default=False)
-    exported = models.BooleanField(default=False)
-    exported_at = models.DateTimeField(null=True, blank=True)
-    delivery_error = models.TextField(blank=True)
-    description = models.CharField(max_length=500, blank=True)
-    extra = models.JSONField(default=dict, blank=True)
+    customer_name = models.CharField(_("customer"), max_length=255)
+    issue_date = models.DateField(_("issue date"))
+    scheduled_date = models.DateField(_("scheduled date"), null=True, blank=True)
+    provider_created_at = models.DateTimeField(_("created at the provider"), null=True, blank=True)
+    payment_date = models.DateField(_("payment date"), null=True, blank=True)
+    total = models.DecimalField(_("total"), max_digits=19, decimal_places=4)
+    amount_due = models.DecimalField(_("amount due"), max_digits=19, decimal_places=4)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=10, choices=InvoiceStatus.choices)
+    raw_status = models.CharField(_("status at the provider"), max_length=100, blank=True)
+    incasso = models.BooleanField(_("Incasso (direct debit)"), default=False)
+    exported = models.BooleanField(_("exported"), default=False)
+    exported_at = models.DateTimeField(_("exported on"), null=True, blank=True)
+    delivery_error = models.TextField(_("delivery error"), blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    extra = models.JSONField(_("other provider data"), default=dict, blank=True)
     # Mirror bookkeeping.
     fingerprint = models.CharField(max_length=32)
     missing = models.BooleanField(
-        default=False, help_text="Not returned by the provider's last complete sync."
+        _("gone upstream"),
+        default=False,
+        help_text=_("Not returned by the provider's last complete sync."),
     )
     # Not indexed: only the rare deletion of a run looks invoices up by it.
     last_seen_run = models.ForeignKey(
@@ -207,12 +240,15 @@ class Invoice(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        verbose_name=_("last seen by sync"),
     )
-    first_seen_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-issue_date", "-id"]
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "provider_id"], name="invoice_unique_per_connection"
@@ -264,34 +300,40 @@ COMPLETED_STATES = (SyncState.SUCCEEDED, SyncState.PARTIAL)
 class SyncRun(models.Model):
     """One pull of a connection into the mirror, with its progress and outcome."""
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
-    state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.QUEUED)
-    trigger = models.CharField(max_length=20, default="manual")
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    pages_done = models.PositiveIntegerField(default=0)
-    pages_total = models.PositiveIntegerField(null=True, blank=True)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    missing = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="sync_runs", verbose_name=_("connection")
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=SyncState.choices, default=SyncState.QUEUED
+    )
+    trigger = models.CharField(_("started by"), max_length=20, default="manual")
+    queued_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    pages_done = models.PositiveIntegerField(_("pages read"), default=0)
+    pages_total = models.PositiveIntegerField(_("pages in all"), null=True, blank=True)
+    created = models.PositiveIntegerField(_("invoices created"), default=0)
+    updated = models.PositiveIntegerField(_("invoices updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("invoices unchanged"), default=0)
+    missing = models.PositiveIntegerField(_("invoices gone upstream"), default=0)
+    error = models.TextField(_("error"), blank=True)
     # What kind of failure `error` is (`explain.SYNC_ERRORS`): what people are told.
-    error_kind = models.CharField(max_length=20, blank=True)
+    error_kind = models.CharField(_("kind of error"), max_length=20, blank=True)
     # What a running run is doing besides reading pages, e.g. waiting out a provider's
     # Retry-After ("Acronis: waiting 30 s before retry 1 of 3 (HTTP 429)").
-    note = models.CharField(max_length=200, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
     # What could not be read: [{"what": ..., "reason": ...}], the first MAX_PROBLEMS of
     # `problem_count`.
-    problems = models.JSONField(default=list, blank=True)
-    problem_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(_("what could not be read"), default=list, blank=True)
+    problem_count = models.PositiveIntegerField(_("problems in all"), default=0)
 
     MAX_PROBLEMS = 50
 
     class Meta:
         ordering = ["-queued_at", "-id"]
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         constraints = [
             # The database-level guard: at most one queued-or-running run per connection,
             # whichever worker or machine tries to start another (partial unique index;
@@ -334,10 +376,186 @@ class UserPreference(models.Model):
     """What a user chose for the list, kept on the server (any browser, any machine)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invoice_preference"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="invoice_preference",
+        verbose_name=_("user"),
     )
     # Column names of `tables.COLUMNS`, in the table's order; empty: the defaults.
-    columns = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    # The saved view `/` opens (see `invoices.saved_views`); None: all invoices.
+    default_view = models.ForeignKey(
+        "SavedView",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default view"),
+    )
+
+    class Meta:
+        verbose_name = _("list preference")
+        verbose_name_plural = _("list preferences")
 
     def __str__(self) -> str:
-        return f"{self.user} · preferences"
+        return gettext("%(user)s · preferences") % {"user": self.user}
+
+
+class InvoiceNote(models.Model):
+    """A follow-up note on an invoice, kept here only (never sent to a provider)."""
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="notes", verbose_name=_("invoice")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("note"), max_length=2000)
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("invoice note")
+        verbose_name_plural = _("invoice notes")
+        indexes = [
+            models.Index(fields=["invoice", "follow_up_on"], name="note_invoice_follow_up"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class WriteState(models.TextChoices):
+    """Where a write sent to a provider stands (payments, accounting exports)."""
+
+    SENDING = "sending", _("Sending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused by the provider")
+    NOT_APPLIED = "not_applied", _("Did not take effect")
+    UNKNOWN = "unknown", _("Outcome not known yet")
+
+
+class PaymentConfirmation(models.Model):
+    """One attempt to confirm an invoice's payment at its provider (see
+    `invoices.payments`): the trail of who confirmed what, when, and what came of it."""
+
+    State = WriteState
+
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.CASCADE,
+        related_name="payment_confirmations",
+        verbose_name=_("invoice"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    state = models.CharField(_("state"), max_length=12, choices=WriteState.choices)
+    amount = models.DecimalField(_("amount due"), max_digits=19, decimal_places=4)
+    currency = models.CharField(_("currency"), max_length=3)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    # The provider's own (redacted) words, for partner admins.
+    detail = models.CharField(_("detail"), max_length=1000, blank=True)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("payment confirmation")
+        verbose_name_plural = _("payment confirmations")
+        constraints = [
+            # A double click or two users at once: one confirmation in flight per invoice.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(state="sending"),
+                name="one_payment_confirmation_in_flight",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.state}"
+
+
+class AccountingExport(models.Model):
+    """One export to accounting at a provider (see `invoices.accounting`), with the
+    file it made, for the user who asked."""
+
+    State = WriteState
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="+", verbose_name=_("connection")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    fmt = models.CharField(_("format"), max_length=4)
+    state = models.CharField(_("state"), max_length=12, choices=WriteState.choices)
+    invoice_ids = models.JSONField(_("invoices"), default=list)
+    numbers = models.JSONField(_("invoice numbers"), default=list)
+    content = models.BinaryField(_("file"), null=True, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    detail = models.CharField(_("detail"), max_length=1000, blank=True)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("accounting export")
+        verbose_name_plural = _("accounting exports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(state="sending"),
+                name="one_accounting_export_in_flight",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} export #{self.pk} ({self.state})"
+
+
+class SavedView(models.Model):
+    """A list's filters, sort and columns under a name (see `invoices.saved_views`)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=80)
+    # The list's filters as a query string (no sort or page), and its sort.
+    query = models.TextField(_("filters"), max_length=2000, blank=True)
+    sort = models.CharField(_("sort"), max_length=50, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    shared = models.BooleanField(
+        _("shared"),
+        default=False,
+        help_text=_("Seen by everyone with access to the same connections."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -75,6 +75,13 @@ class InvoiceTable(tables.Table):
     """The columns' headers and sort orders; `invoices/table.html` draws their cells,
     one template per row, in this sequence (only the `visible` ones)."""
 
+    # The selection's tick box (always shown; the header's ticks the page).
+    select = tables.Column(
+        verbose_name=_("Select"),
+        orderable=False,
+        empty_values=(),
+        attrs={"th": {"class": "col-select"}},
+    )
     # Every order ends on the unique id: with ties, pages would repeat or skip rows.
     number = tables.Column(verbose_name=COLUMNS["number"], order_by=("number", "id"))
     customer_name = tables.Column(
@@ -116,7 +123,7 @@ class InvoiceTable(tables.Table):
     class Meta:
         model = Invoice
         fields = ()
-        sequence = tuple(COLUMNS)
+        sequence = ("select", *COLUMNS)
         template_name = "invoices/table.html"
         order_by = ("-issue_date",)
         attrs = {"class": "table invoices", "id": "invoice-table"}
@@ -141,6 +148,8 @@ class InvoiceTable(tables.Table):
         self.link_connections = {pk for pk, (links, _) in live.items() if links}
         self.billing_connections = {pk for pk, (_, billing) in live.items() if billing}
         self.visible = frozenset(visible)
+        # Set by the view: the ids of this page's rows that are selected.
+        self.selected: set[int] = set()
         for name in COLUMNS:
             if name not in self.visible:
                 self.columns.hide(name)

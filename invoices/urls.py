@@ -1,12 +1,30 @@
 from django.urls import path
 
-from .views import dashboard, export, live, preferences, sync
+from .views import (
+    aging,
+    dashboard,
+    export,
+    invoice,
+    live,
+    preferences,
+    saved_views,
+    selection,
+    sync,
+)
 
 app_name = "invoices"
 
 urlpatterns = [
     path("", dashboard.invoice_list, name="invoice_list"),
     path("export.<str:fmt>", export.invoice_export, name="invoice_export"),
+    path("aging/", aging.receivables_aging_page, name="aging"),
+    path("views/", saved_views.saved_view_save, name="saved_view_save"),
+    path("views/default/", saved_views.saved_view_default, name="saved_view_default"),
+    path("views/<int:pk>/", saved_views.saved_view_change, name="saved_view_change"),
+    path("views/<int:pk>/delete/", saved_views.saved_view_remove, name="saved_view_delete"),
+    path("selection/", selection.selection_update, name="selection"),
+    path("selection/act/", selection.selection_act, name="selection_act"),
+    path("exports/accounting/<int:pk>/", selection.accounting_file, name="accounting_file"),
     path("preferences/columns/", preferences.columns_choose, name="columns"),
     path("connections/<int:pk>/sync/", sync.connection_sync_now, name="connection_sync"),
     path(
@@ -21,4 +39,22 @@ urlpatterns = [
         name="account_next_billing_date",
     ),
     path("invoices/<int:pk>/public-link/", live.invoice_public_link, name="invoice_public_link"),
+    path("invoices/<int:pk>/", invoice.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/pdf/", invoice.invoice_pdf, name="invoice_pdf"),
+    path(
+        "invoices/<int:pk>/confirm-payment/",
+        invoice.invoice_confirm_payment,
+        name="invoice_confirm_payment",
+    ),
+    path(
+        "invoices/<int:pk>/check-payment/",
+        invoice.invoice_check_payment,
+        name="invoice_check_payment",
+    ),
+    path("invoices/<int:pk>/notes/", invoice.invoice_note_create, name="invoice_note_add"),
+    path(
+        "invoices/<int:pk>/notes/<int:note_pk>/delete/",
+        invoice.invoice_note_remove,
+        name="invoice_note_delete",
+    ),
 ]

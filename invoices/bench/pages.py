@@ -121,6 +121,14 @@ def scenarios_for(data: BenchData) -> list[Scenario]:
             _url(ADMIN_URL, p=last),
         ),
         Scenario(
+            "aging",
+            "receivables aging",
+            "/aging/",
+            None,  # not paged: nothing to compare at another page size
+            _url(ADMIN_URL, status__exact="unpaid"),
+            admin_note="the admin has no aging: compared with its changelist of unpaid invoices",
+        ),
+        Scenario(
             "export",
             "CSV export, whole set",
             "/export.csv",

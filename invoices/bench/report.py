@@ -43,8 +43,9 @@ def floors_evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 queries = dash["queries"]
                 queries_by_scenario.setdefault(scenario["key"], set()).add(queries)
                 _floor(floors, scope, "queries", queries, MAX_QUERIES, queries <= MAX_QUERIES)
-                same = dash.get("queries_constant_in_page_size")
-                _floor(floors, scope, "queries same at 100 per page", same, 1, bool(same))
+                if "queries_constant_in_page_size" in dash:  # a paged scenario
+                    same = dash["queries_constant_in_page_size"]
+                    _floor(floors, scope, "queries same at 100 per page", same, 1, bool(same))
                 if n >= LARGE and sqlite:
                     ratio = scenario["ratio_admin"]
                     ok = ratio is not None and ratio <= MAX_RATIO_ADMIN

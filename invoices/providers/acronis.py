@@ -34,7 +34,7 @@ import requests
 
 from . import parsing
 from .base import ProviderClient, require
-from .errors import ProviderAuthError, ProviderBadPayload, ProviderError
+from .errors import ProviderAuthError, ProviderBadPayload, ProviderError, ProviderNotSupported
 from .http import HttpClient, TokenCache, error_field
 from .types import Account, Batch, Coverage, Invoice, InvoicePage, Problem
 
@@ -386,6 +386,7 @@ class AcronisClient(ProviderClient):
     name = "acronis"
     label = "Acronis Advanced Automation"
     supports_pdf = True
+    supports_accounting_export = True
     payments_unsupported = None
 
     def __init__(
@@ -589,9 +590,11 @@ class AcronisClient(ProviderClient):
             },
         )
 
-    def export_invoices(self, invoices: list[Invoice], *, fmt: Literal["xml", "csv"]) -> bytes:
+    def export_invoices(self, invoices: list[Invoice], *, fmt: str) -> bytes:
         """`POST /ExportInvoice`: the accounting file of `invoices` (XML or CSV), which the
         provider then marks exported. Never retried blindly (it changes them)."""
+        if fmt not in EXPORT_FORMATS:
+            raise ProviderNotSupported(f"{self.label} exports as {' or '.join(EXPORT_FORMATS)}")
         ids = [parsing.as_guid(invoice.provider_id, where="invoice id") for invoice in invoices]
         response = self.http.request(
             "POST",

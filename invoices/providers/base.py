@@ -29,6 +29,8 @@ class ProviderClient(abc.ABC):
     supports_public_links: ClassVar[bool] = False
     supports_billing_details: ClassVar[bool] = False
     supports_pdf: ClassVar[bool] = False
+    # An accounting export the provider makes and then marks its invoices exported.
+    supports_accounting_export: ClassVar[bool] = False
     # Why a connection cannot confirm payments, or None when it can (`confirm_payment`).
     payments_unsupported: ClassVar[str | None] = (
         "the provider's documented API has no payment write"
@@ -75,6 +77,10 @@ class ProviderClient(abc.ABC):
     def confirm_payment(self, invoice: Invoice) -> None:
         """Tell the provider `invoice` is paid. Never retried: see `payments_unsupported`."""
         raise ProviderNotSupported(f"{self.label}: {self.payments_unsupported}")
+
+    def export_invoices(self, invoices: list[Invoice], *, fmt: str) -> bytes:
+        """The provider's accounting file of `invoices`; it marks them exported."""
+        raise ProviderNotSupported(f"{self.label} offers no accounting export")
 
     def close(self) -> None:
         self.http.close()

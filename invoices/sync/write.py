@@ -111,7 +111,7 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
     for page in pages:
         batch_ids.update(lookups.batch_ids(page))
     known, returning = _known_fingerprints(connection, list(invoices))
-    make_row = row_maker(run, account_ids, batch_ids)
+    make_row = row_maker(run.connection_id, run.pk, account_ids, batch_ids)
     rows: list[tuple[Any, ...]] = []
     unchanged: list[str] = []
     created = 0
@@ -145,6 +145,40 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
             connection_data_changed(connection_ids=[connection.pk])
 
 
+def invoices_refresh(
+    *, connection: Connection, read: list[tuple[Invoice, domain.Invoice | None]]
+) -> list[Invoice]:
+    """Write what the provider answered when asked again for these mirrored invoices
+    (`(mirrored, as read)`), as a sync would write it, outside any run: after a payment
+    confirmation or an export, or to learn whether one took effect.
+
+    An invoice read again keeps the run that last saw it; one the provider no longer
+    has (read as None) is marked gone upstream, as a listing that covers it would.
+    Returns the invoices as the mirror now holds them, in the order given.
+    """
+    if any(mirrored.connection_id != connection.pk for mirrored, _ in read):
+        raise ValueError("every invoice must belong to the connection")
+    fresh = [(mirrored, inv) for mirrored, inv in read if inv is not None]
+    gone = [mirrored.pk for mirrored, inv in read if inv is None]
+    lookups = Lookups(connection)
+    account_ids = lookups.account_ids(inv for _, inv in fresh)
+    batch_ids = lookups.batch_ids(domain.InvoicePage(invoices=tuple(i for _, i in fresh), number=1))
+    rows = []
+    for mirrored, inv in fresh:
+        if inv.provider_id != mirrored.provider_id:
+            raise ValueError(f"{inv.provider_id} was read for {mirrored.provider_id}")
+        row = row_maker(connection.pk, mirrored.last_seen_run_id, account_ids, batch_ids)(inv)
+        if row[FINGERPRINT] != mirrored.fingerprint or mirrored.missing:
+            rows.append(row)
+    with transaction.atomic():
+        invoices_upsert(rows)
+        marked = Invoice.objects.filter(pk__in=gone, missing=False).update(missing=True)
+        if rows or marked:
+            connection_data_changed(connection_ids=[connection.pk])
+    now = Invoice.objects.in_bulk([mirrored.pk for mirrored, _ in read])
+    return [now[mirrored.pk] for mirrored, _ in read]
+
+
 def _known_fingerprints(
     connection: Connection, provider_ids: list[str]
 ) -> tuple[dict[str, str], bool]:
@@ -166,7 +200,7 @@ def _known_fingerprints(
 
 
 def row_maker(
-    run: SyncRun, account_ids: dict[str, int], batch_ids: dict[str, int]
+    connection_id: int, run_id: int | None, account_ids: dict[str, int], batch_ids: dict[str, int]
 ) -> Callable[[domain.Invoice], tuple[Any, ...]]:
     """A function making one invoice's row: its values in `SYNC_COLUMNS` order, adapted
     for the database (what each field's `get_db_prep_save` ends in, called directly:
@@ -184,7 +218,6 @@ def row_maker(
     # The extras as JSON text, which both databases' JSON columns take (on SQLite it is
     # what `adapt_json_value` makes; PostgreSQL's COPY parses it), once per distinct value.
     extras: dict[tuple[tuple[str, str], ...], str] = {}
-    connection_id, run_id = run.connection_id, run.pk
     now = instant(timezone.now())
     statuses = {True: InvoiceStatus.PAID.value, False: InvoiceStatus.UNPAID.value}
 

@@ -9,7 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_tables2 import RequestConfig
@@ -17,7 +18,10 @@ from django_tables2 import RequestConfig
 from .. import money as formats
 from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter
 from ..live import connection_live_features
-from ..models import Batch, Connection, Invoice, Role
+from ..models import Batch, Connection, Invoice, Role, SavedView
+from ..notes import with_note_flags
+from ..saved_views import default_view_get, saved_view_url_query, saved_views_for_user
+from ..selection import Selection, filter_query, selection_get, selection_invoices
 from ..selectors import (
     connection_overviews,
     connection_roles,
@@ -55,17 +59,32 @@ def paginate(table: InvoiceTable, page: str, per_page: int, *, count: int) -> No
 
 
 def invoice_filter_for(
-    request: HttpRequest, *, connections: list[Connection] | None = None
+    request: HttpRequest,
+    *,
+    connections: list[Connection] | None = None,
+    params: QueryDict | None = None,
 ) -> InvoiceFilter:
-    """The user's filters over the invoices they may see (export and list share it)."""
+    """The user's filters (`params`, default the request's query) over the invoices they
+    may see (the list, its exports, the aging page and selections share it)."""
     invoices = invoices_for_user(request.user, connections=connections).select_related(
         "connection", "batch", "account"
     )
-    return InvoiceFilter(request.GET, queryset=invoices, request=request, connections=connections)
+    return InvoiceFilter(
+        request.GET if params is None else params,
+        queryset=invoices,
+        request=request,
+        connections=connections,
+    )
 
 
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
+    if not request.META.get("QUERY_STRING") and not request.htmx:
+        # `/` itself opens the user's default view (links within the list always carry
+        # a query, e.g. "?view=all").
+        default = default_view_get(user=request.user)
+        if default is not None:
+            return redirect(f"{reverse('invoices:invoice_list')}?{saved_view_url_query(default)}")
     connections = list(connections_for_user(request.user))
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
@@ -76,9 +95,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     totals = invoice_totals(invoices=invoices, gone_counted=gone_counted, cache_key=summary_key)
     count = sum(currency.listed for currency in totals)  # the rows listed, gone or not
     grouped = request.GET.get("group") == "batch"
-    visible = visible_columns(request.user)
+    saved = _saved_view(request)
+    visible = visible_columns(request.user, saved=saved)
     table = InvoiceTable(
-        invoices,
+        with_note_flags(invoices),
         today=today,
         live={c.pk: connection_live_features(c) for c in connections},
         visible=visible,
@@ -102,8 +122,16 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             invoices=invoices, batch_ids=batch_ids, gone_counted=gone_counted
         )
         table.grouped, table.groups = True, groups
+    page_ids = [row.record.pk for row in table.page.object_list]
+    selection = selection_get(request)
+    table.selected = _selected_on_page(request, selection, page_ids)
     chips = filter_chips(request, filterset)
+    list_query = filter_query(request.GET)
     context: dict[str, Any] = {
+        **selection_summary(request, selection),
+        "list_query": list_query,
+        "matching_count": count,
+        "saved": saved,
         "filter": filterset,
         "table": table,
         "totals": totals,
@@ -118,6 +146,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "active_filters": len(chips),
         "filters_active": bool(chips),
         "column_choices": [(name, label, name in visible) for name, label in COLUMNS.items()],
+        "aging_query": list_query,
+        "saved_views": [
+            (view, saved_view_url_query(view)) for view in saved_views_for_user(request.user)
+        ],
+        "default_view": default_view_get(user=request.user),
     }
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
     if request.htmx and not request.htmx.history_restore_request:
@@ -136,10 +169,51 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def visible_columns(user: Any) -> tuple[str, ...]:
-    """The columns `user` chose (those still offered), else the defaults."""
-    chosen = [name for name in user_columns_chosen(user=user) if name in COLUMNS]
-    return tuple(chosen) or DEFAULT_COLUMNS
+def visible_columns(user: Any, *, saved: SavedView | None = None) -> tuple[str, ...]:
+    """The columns of the saved view being shown, else those `user` chose (those still
+    offered), else the defaults."""
+    chosen = (
+        saved.columns if saved is not None and saved.columns else user_columns_chosen(user=user)
+    )
+    return tuple(name for name in chosen if name in COLUMNS) or DEFAULT_COLUMNS
+
+
+def selected_queryset(request: HttpRequest, selection: Selection) -> Any:
+    """The selected invoices, scoped to the user, in the list's default order."""
+    connections = list(connections_for_user(request.user))
+
+    def filtered(params: QueryDict, base: Any) -> Any:
+        filterset = invoice_filter_for(request, connections=connections, params=params)
+        return filterset.qs
+
+    invoices = selection_invoices(request, selection, filtered=filtered)
+    return invoices.select_related("connection", "account", "batch").order_by("-issue_date", "-id")
+
+
+def selection_summary(request: HttpRequest, selection: Selection | None = None) -> dict[str, Any]:
+    """What the selection bar shows: how many are selected (one count query)."""
+    selection = selection if selection is not None else selection_get(request)
+    count = 0 if selection.empty else selected_queryset(request, selection).count()
+    return {"selection": selection, "selected_count": count}
+
+
+def _saved_view(request: HttpRequest) -> SavedView | None:
+    """The saved view the list was opened from (`?saved=`), if the user may open it."""
+    raw = request.GET.get("saved", "")
+    if not raw.isdigit():
+        return None
+    return saved_views_for_user(request.user).filter(pk=int(raw)).first()
+
+
+def _selected_on_page(request: HttpRequest, selection: Selection, page_ids: list[int]) -> set[int]:
+    """Which rows of the page are selected (a query only for an all-matching selection)."""
+    if selection.empty or not page_ids:
+        return set()
+    if selection.query is None:
+        return set(selection.picked) & set(page_ids)
+    params = QueryDict(selection.query)
+    matching = invoice_filter_for(request, params=params).qs.filter(pk__in=page_ids)
+    return set(matching.exclude(pk__in=selection.excluded).values_list("pk", flat=True))
 
 
 def _query(params: QueryDict, **changes: str | None) -> str:

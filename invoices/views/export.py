@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
 from ..exports import csv_incomplete_line, csv_lines, export_probe, xlsx_file
+from ..models import Invoice
 from ..tables import InvoiceTable
 from .dashboard import invoice_filter_for
 
@@ -50,8 +52,15 @@ def invoice_export(request: HttpRequest, fmt: str) -> HttpResponse:
     # Same ordering as the table the user looks at (the sort parameter is validated there).
     table = InvoiceTable(filterset.qs, today=timezone.localdate(), live={})
     RequestConfig(request, paginate=False).configure(table)
-    invoices = table.data.data
-    filename = f"invoices-{timezone.localdate():%Y%m%d}.{fmt}"
+    return export_response(request, table.data.data, fmt)
+
+
+def export_response(
+    request: HttpRequest, invoices: QuerySet[Invoice], fmt: str, *, name: str = "invoices"
+) -> HttpResponse:
+    """`invoices` (scoped and ordered by the caller) as a CSV or XLSX download, or the
+    refusal page if it fails before the download starts."""
+    filename = f"{name}-{timezone.localdate():%Y%m%d}.{fmt}"
     if fmt == "xlsx":
         try:
             workbook = xlsx_file(invoices)

@@ -218,3 +218,107 @@ document.addEventListener("keydown", (event) => {
     dialog.showModal();
   }
 });
+
+// Selecting rows: a tick posts to the selection (kept in the session across pages and
+// filters) and the bar shows the new count. Shift-click ticks or unticks the range from
+// the box clicked before; the header's box does the whole page.
+let lastPick = null;
+function pickBoxes() {
+  return Array.from(document.querySelectorAll("#invoice-table input[data-pick]"));
+}
+function postSelection(source, values) {
+  const bar = document.getElementById("selection-bar");
+  if (!bar) return;
+  const form = bar.querySelector("form.selection-all");
+  const extra = form ? { query: form.elements.query.value, matching: form.elements.matching.value } : {};
+  htmx.ajax("POST", bar.dataset.url, {
+    source: source, target: "#selection-bar", swap: "outerHTML", values: { ...extra, ...values },
+  });
+}
+document.addEventListener("click", (event) => {
+  const box = event.target.closest && event.target.closest("input[data-pick]");
+  if (!box) return;
+  const boxes = pickBoxes();
+  let changed = [box];
+  if (event.shiftKey && lastPick && boxes.includes(lastPick)) {
+    const [from, to] = [boxes.indexOf(lastPick), boxes.indexOf(box)].sort((a, b) => a - b);
+    changed = boxes.slice(from, to + 1);
+    changed.forEach((other) => { other.checked = box.checked; });
+  }
+  lastPick = box;
+  const ids = changed.map((other) => other.value);
+  postSelection(box, box.checked ? { pick: ids } : { unpick: ids });
+  syncPageBox();
+});
+document.addEventListener("change", (event) => {
+  if (!event.target.matches || !event.target.matches("input[data-pick-page]")) return;
+  const boxes = pickBoxes();
+  boxes.forEach((box) => { box.checked = event.target.checked; });
+  const ids = boxes.map((box) => box.value);
+  postSelection(event.target, event.target.checked ? { pick: ids } : { unpick: ids });
+});
+function syncPageBox() {
+  const page = document.querySelector("input[data-pick-page]");
+  const boxes = pickBoxes();
+  if (!page || !boxes.length) return;
+  const ticked = boxes.filter((box) => box.checked).length;
+  page.checked = ticked === boxes.length;
+  page.indeterminate = ticked > 0 && ticked < boxes.length;
+}
+document.addEventListener("DOMContentLoaded", syncPageBox);
+document.addEventListener("htmx:afterSettle", syncPageBox);
+
+// The invoice panel: an invoice opened from the list (click, or Enter on its row) shows
+// beside the list at its own URL; Escape or Close puts the list's address back and the
+// focus on the row it came from.
+let panelOpener = null;
+let panelListUrl = null;
+function panel() {
+  return document.getElementById("invoice-panel");
+}
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const opener = event.detail.elt;
+  if (!opener.matches || !opener.matches("a[data-open-invoice]")) return;
+  panelOpener = opener;
+  const shown = panel();
+  if (shown && shown.hidden) panelListUrl = window.location.pathname + window.location.search;
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  const shown = panel();
+  if (!shown || event.detail.target !== shown.querySelector(".panel-body")) return;
+  shown.hidden = false;
+  document.body.classList.add("panel-open");
+  const title = shown.querySelector("h2[tabindex]");
+  if (title) title.focus();
+});
+function closePanel() {
+  const shown = panel();
+  if (!shown || shown.hidden) return;
+  shown.hidden = true;
+  document.body.classList.remove("panel-open");
+  shown.querySelector(".panel-body").replaceChildren();
+  if (panelListUrl) history.replaceState(history.state, "", panelListUrl);
+  const opener = panelOpener && document.body.contains(panelOpener)
+    ? panelOpener
+    : document.querySelector(`a[data-open-invoice][href="${panelOpener && panelOpener.getAttribute("href")}"]`);
+  if (opener) opener.focus();
+}
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("[data-close-panel]")) closePanel();
+});
+document.addEventListener("keydown", (event) => {
+  const shown = panel();
+  if (event.key !== "Escape" || !shown || shown.hidden) return;
+  if (document.querySelector("dialog[open]")) return;
+  event.preventDefault();
+  closePanel();
+});
+document.addEventListener("htmx:historyRestore", () => document.body.classList.remove("panel-open"));
+
+// "Save view" saves the list as shown now: htmx may have changed the address since the
+// form was drawn.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches || !form.matches("form[data-current-query]")) return;
+  form.elements.query.value = window.location.pathname === "/" ? window.location.search.slice(1) : "";
+});

@@ -11,7 +11,16 @@ from django.core.management import call_command
 # Marked so pytest-django creates the test database the module fixture runs in.
 pytestmark = pytest.mark.django_db
 
-SCENARIOS = ["default", "unpaid", "sort_total_desc", "group_batch", "search", "last_page", "export"]
+SCENARIOS = [
+    "default",
+    "unpaid",
+    "sort_total_desc",
+    "group_batch",
+    "search",
+    "last_page",
+    "aging",
+    "export",
+]
 
 
 def is_number(value) -> bool:

@@ -346,7 +346,8 @@ def test_odd_pages_parse_or_raise_bad_payload(
     # Every entry is an invoice or a problem that names it; the untouched ones parse.
     unread = [p for p in result.problems if p.what.startswith("Acronis invoice")]
     assert len(result.invoices) + len(unread) == result.sent
-    assert len(unread) <= 1
+    if not set(top) & {"Invoices", "InvoicesPagedSearchResult"}:
+        assert len(unread) <= 1  # only the one mutated entry (a replaced list may be all bad)
 
 
 # -- the issue date is CreationDate as written -----------------------------------------

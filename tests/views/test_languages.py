@@ -105,7 +105,12 @@ def cells_by_column(page: Node) -> list[list[str]]:
 
 def header_texts(page: Node) -> list[str]:
     heads = page.find("table", id="invoice-table").find("thead").find_all("th")
-    return [head.text().strip(" ▲▼") for head in heads]
+    # Not the selection's tick box: it has no text, nor a labelled cell in the rows.
+    return [
+        head.text().strip(" ▲▼")
+        for head in heads
+        if "col-select" not in head.attrs.get("class", "")
+    ]
 
 
 # -- the list in Dutch and Spanish ---------------------------------------------------------

@@ -1,0 +1,147 @@
+"""Invoice PDFs, fetched from the provider through the app (credentials stay here).
+
+- one invoice's PDF: `invoice_pdf_get`, checked by the client (a `%PDF-` start, at
+  most `providers.base.MAX_PDF_BYTES`);
+- many as one ZIP: `invoice_pdfs_zip`, streamed (one PDF in memory at a time), at most
+  `MAX_ZIP_PDFS` of them; a PDF the provider could not give is not left out silently:
+  the archive ends with `REPORT.txt`, saying per invoice what happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from zipstream import ZIP_STORED, ZipStream
+
+from .clients import connection_client, domain_invoice
+from .explain import provider_error_words
+from .models import Connection, Invoice
+from .providers import ProviderError
+from .providers.registry import get_client_class, provider_label
+from .selectors import invoices_for_user
+
+logger = logging.getLogger(__name__)
+
+# The most PDFs one ZIP holds: each is a call to the provider (about 0.1-1 s), and a
+# download that runs for many minutes is one a browser or a proxy gives up on.
+MAX_ZIP_PDFS = 200
+
+
+def pdf_filename(invoice: Invoice) -> str:
+    """e.g. "acronis-1-20241010-0-11111-4.pdf": the provider and the invoice number, in
+    characters every file system and browser keeps."""
+    number = re.sub(r"[^A-Za-z0-9._-]+", "_", invoice.number).strip("._") or str(invoice.pk)
+    return f"{invoice.connection.provider}-{number[:100]}.pdf"
+
+
+def pdf_unavailable_reason(invoice: Invoice) -> str | None:
+    """Why this invoice has no PDF here (None: it has one), without HTTP."""
+    try:
+        client_class = get_client_class(invoice.connection.provider)
+    except LookupError:
+        return _("This connection's provider is not known to this app.")
+    if not client_class.supports_pdf:
+        return _("%(provider)s offers no invoice documents.") % {"provider": client_class.label}
+    return None
+
+
+def invoice_pdf_get(*, user: Any, invoice: Invoice) -> bytes:
+    """The invoice's PDF from its provider. Http404 if `user` may not see it; a
+    `ProviderError` (in words: `explain.provider_error_words`) if it could not be had."""
+    if not invoices_for_user(user).filter(pk=invoice.pk).exists():
+        raise Http404("No such invoice")
+    with connection_client(invoice.connection, live=True) as client:
+        return _fetch(client, invoice)
+
+
+def _fetch(client: Any, invoice: Invoice) -> bytes:
+    try:
+        return client.download_pdf(domain_invoice(invoice))
+    except ProviderError:
+        raise
+    except Exception:
+        logger.exception("PDF download of invoice %s crashed", invoice.pk)
+        raise ProviderError(
+            f"{invoice.connection.provider}: the document could not be read"
+        ) from None
+
+
+def invoice_pdfs_zip(*, user: Any, invoices: list[Invoice]) -> Iterator[bytes]:
+    """A ZIP of the invoices' PDFs, produced as it is sent; ends with REPORT.txt.
+
+    `invoices` must be scoped to `user` (they are checked again here) and at most
+    `MAX_ZIP_PDFS` (the caller says so before starting; beyond it, `ValueError`).
+    """
+    if len(invoices) > MAX_ZIP_PDFS:
+        raise ValueError("too many invoices for one archive")
+    allowed = set(
+        invoices_for_user(user).filter(pk__in=[i.pk for i in invoices]).values_list("pk", flat=True)
+    )
+    if len(allowed) != len({i.pk for i in invoices}):
+        raise Http404("No such invoice")
+    return _zip_stream(invoices)
+
+
+def _zip_stream(invoices: list[Invoice]) -> Iterator[bytes]:
+    archive = ZipStream(compress_type=ZIP_STORED, sized=False)
+    report: list[str] = []
+    clients: dict[int, Any] = {}
+    names: set[str] = set()
+    included = 0
+    try:
+        for invoice in invoices:
+            label = provider_label(invoice.connection.provider)
+            reason = pdf_unavailable_reason(invoice)
+            if reason is None:
+                try:
+                    client = clients.get(invoice.connection_id)
+                    if client is None:
+                        client = clients[invoice.connection_id] = _client(invoice.connection)
+                    document = _fetch(client, invoice)
+                except ProviderError as exc:
+                    reason = provider_error_words(exc, label=label)
+            if reason is not None:
+                report.append(
+                    f"{invoice.number}: " + _("not included. %(reason)s") % {"reason": reason}
+                )
+                continue
+            name = _unique(pdf_filename(invoice), names)
+            archive.add(document, name)
+            report.append(f"{invoice.number}: {name}")
+            included += 1
+            yield from archive.all_files()
+    finally:
+        for client in clients.values():
+            client.close()
+    heading = _("%(included)d of %(count)d invoice PDFs, made %(time)s.") % {
+        "included": included,
+        "count": len(invoices),
+        "time": timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
+    }
+    archive.add("\r\n".join([heading, "", *report, ""]).encode("utf-8"), "REPORT.txt")
+    yield from archive.finalize()
+
+
+def _client(connection: Connection) -> Any:
+    # A download of many files is not a live read: each call has the sync's patience.
+    return connection_client(connection)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    stem, n = name[:-4], 1
+    while name in taken:
+        n += 1
+        name = f"{stem}-{n}.pdf"
+    taken.add(name)
+    return name
+
+
+def zip_filename(today: dt.date) -> str:
+    return f"invoices-{today:%Y-%m-%d}.zip"
