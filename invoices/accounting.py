@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .clients import connection_client, domain_invoice
 from .explain import provider_error_words
@@ -140,7 +141,11 @@ def _export(
             _reread(client, invoices)
             return _finish(
                 export, State.DONE,
-                _("%(provider)s made the file and marked %(count)d invoices exported.")
+                ngettext(
+                    "%(provider)s made the file and marked %(count)d invoice exported.",
+                    "%(provider)s made the file and marked %(count)d invoices exported.",
+                    len(invoices),
+                )
                 % {"provider": label, "count": len(invoices)},
             )  # fmt: skip
     except ProviderError as exc:
@@ -188,8 +193,13 @@ def _after_lost_answer(
         )  # fmt: skip
     return _finish(
         export, State.UNKNOWN,
-        _("%(provider)s did not answer but marked %(done)d of %(count)d invoices exported; "
-          "its file did not arrive. Get it from %(provider)s's portal.")
+        ngettext(
+            "%(provider)s did not answer but marked %(done)d of %(count)d invoice exported; "
+            "its file did not arrive. Get it from %(provider)s's portal.",
+            "%(provider)s did not answer but marked %(done)d of %(count)d invoices exported; "
+            "its file did not arrive. Get it from %(provider)s's portal.",
+            len(invoices),
+        )
         % {"provider": label, "done": len(exported), "count": len(invoices)},
         detail=str(error),
     )  # fmt: skip

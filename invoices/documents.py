@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from zipstream import ZIP_STORED, ZipStream
 
 from .clients import connection_client, domain_invoice
 from .explain import provider_error_words
 from .models import Connection, Invoice
+from .money import moment
 from .providers import ProviderError
 from .providers.registry import get_client_class, provider_label
 from .selectors import invoices_for_user
@@ -86,10 +87,17 @@ def invoice_pdfs_zip(*, user: Any, invoices: list[Invoice]) -> Iterator[bytes]:
     )
     if len(allowed) != len({i.pk for i in invoices}):
         raise Http404("No such invoice")
-    return _zip_stream(invoices)
+    # The archive is made while it is sent, after the request's language and time zone
+    # are switched back: it keeps the ones the user asked in.
+    return _zip_stream(invoices, translation.get_language(), timezone.get_current_timezone())
 
 
-def _zip_stream(invoices: list[Invoice]) -> Iterator[bytes]:
+def _zip_stream(invoices: list[Invoice], language: str, zone: Any) -> Iterator[bytes]:
+    with translation.override(language), timezone.override(zone):
+        yield from _zip_parts(invoices)
+
+
+def _zip_parts(invoices: list[Invoice]) -> Iterator[bytes]:
     archive = ZipStream(compress_type=ZIP_STORED, sized=False)
     report: list[str] = []
     clients: dict[int, Any] = {}
@@ -109,7 +117,8 @@ def _zip_stream(invoices: list[Invoice]) -> Iterator[bytes]:
                     reason = provider_error_words(exc, label=label)
             if reason is not None:
                 report.append(
-                    f"{invoice.number}: " + _("not included. %(reason)s") % {"reason": reason}
+                    _("%(number)s: not included. %(reason)s")
+                    % {"number": invoice.number, "reason": reason}
                 )
                 continue
             name = _unique(pdf_filename(invoice), names)
@@ -123,7 +132,7 @@ def _zip_stream(invoices: list[Invoice]) -> Iterator[bytes]:
     heading = _("%(included)d of %(count)d invoice PDFs, made %(time)s.") % {
         "included": included,
         "count": len(invoices),
-        "time": timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
+        "time": moment(timezone.now()),
     }
     archive.add("\r\n".join([heading, "", *report, ""]).encode("utf-8"), "REPORT.txt")
     yield from archive.finalize()

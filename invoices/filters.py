@@ -152,9 +152,11 @@ class InvoiceFilter(django_filters.FilterSet):
         choices=YES_NO, empty_label=_("Any"), method="filter_overdue", label=_("Overdue")
     )
     incasso = YesNoFilter(label=_("Incasso (direct debit)"))
-    connection = django_filters.ModelChoiceFilter(
-        queryset=None, empty_label=_("All connections"), label=_("Connection")
-    )
+    # Choices from the connections already loaded for the user (no query of its own).
+    connection = django_filters.ChoiceFilter(
+        field_name="connection_id", choices=(), empty_label=_("All connections"),
+        label=_("Connection"),
+    )  # fmt: skip
     account = django_filters.ModelChoiceFilter(
         queryset=None, widget=forms.HiddenInput, label=_("Customer")
     )
@@ -218,7 +220,6 @@ class InvoiceFilter(django_filters.FilterSet):
         if connections is None:
             connections = list(connections_for_user(user))
         self.connections = connections
-        self.filters["connection"].queryset = connections_for_user(user)
         self.filters["account"].queryset = accounts_for_user(user)
         self.filters["batch"].queryset = Batch.objects.filter(
             connection__in=connections_for_user(user)
@@ -236,6 +237,7 @@ class InvoiceFilter(django_filters.FilterSet):
         self.form.label_suffix = ""
         # django-filter's field puts its own empty choice ("All currencies") first.
         self.form.fields["currency"].choices = [(code, code) for code in currencies]
+        self.form.fields["connection"].choices = [(str(c.pk), c.name) for c in connections]
 
     @property
     def gone_counted(self) -> bool:
@@ -280,5 +282,5 @@ class InvoiceFilter(django_filters.FilterSet):
     def filter_overdue(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if value not in ("true", "false"):
             return qs
-        overdue = invoice_overdue_q(today=timezone.localdate())
+        overdue = invoice_overdue_q(today=timezone.localdate(), connections=self.connections)
         return qs.filter(overdue) if value == "true" else qs.exclude(overdue)

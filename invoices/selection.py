@@ -110,11 +110,16 @@ def _visible(request: HttpRequest, ids: Iterable[int]) -> list[int]:
 
 
 def selection_invoices(
-    request: HttpRequest, selection: Selection, *, filtered: Any = None
+    request: HttpRequest,
+    selection: Selection,
+    *,
+    filtered: Any = None,
+    connections: list[Any] | None = None,
 ) -> QuerySet[Invoice]:
-    """The selected invoices, through the user's scope. `filtered(query_dict, base)`
-    applies the list's filters (the caller passes the list's FilterSet maker)."""
-    base = invoices_for_user(request.user)
+    """The selected invoices, through the user's scope (`connections`: the user's, if
+    the caller holds them). `filtered(query_dict, base)` applies the list's filters (the
+    caller passes the list's FilterSet maker)."""
+    base = invoices_for_user(request.user, connections=connections)
     if selection.query is not None:
         if filtered is None:
             raise ValueError("an all-matching selection needs the list's filters")

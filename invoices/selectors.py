@@ -187,9 +187,15 @@ def account_get(*, user: Any, pk: int) -> Account:
     return get_object_or_404(accounts_for_user(user).select_related("connection"), pk=pk)
 
 
-def invoice_overdue_q(*, today: dt.date) -> Q:
-    """Unpaid invoices whose issue date plus their connection's payment terms has passed."""
-    terms = Connection.objects.values_list("pk", "payment_terms_days")
+def invoice_overdue_q(*, today: dt.date, connections: Iterable[Connection] | None = None) -> Q:
+    """Unpaid invoices whose issue date plus their connection's payment terms has passed
+    (`connections`: the ones in scope, already loaded; else every connection's terms are
+    read)."""
+    terms = (
+        [(c.pk, c.payment_terms_days) for c in connections]
+        if connections is not None
+        else Connection.objects.values_list("pk", "payment_terms_days")
+    )
     late = Q(pk__in=[])
     for pk, days in terms:
         late |= Q(connection_id=pk, issue_date__lt=today - dt.timedelta(days=days))
@@ -316,7 +322,11 @@ def invoice_summary_key(
 
 
 def invoice_view_counts(
-    *, invoices: QuerySet[Invoice], today: dt.date, cache_key: str | None = None
+    *,
+    invoices: QuerySet[Invoice],
+    today: dt.date,
+    connections: Iterable[Connection] | None = None,
+    cache_key: str | None = None,
 ) -> dict[str, int]:
     """How many of `invoices` each quick view holds (see `filters.QUICK_VIEWS`: all,
     unpaid, overdue, Incasso pending, delivery errors, paid), in one query, cached like
@@ -328,7 +338,7 @@ def invoice_view_counts(
     counts = invoices.order_by().aggregate(
         all=Count("pk"),
         unpaid=Count("pk", filter=_UNPAID),
-        overdue=Count("pk", filter=invoice_overdue_q(today=today)),
+        overdue=Count("pk", filter=invoice_overdue_q(today=today, connections=connections)),
         incasso=Count("pk", filter=_UNPAID & Q(incasso=True)),
         errors=Count("pk", filter=~Q(delivery_error="")),
         paid=Count("pk", filter=~_UNPAID),
@@ -338,10 +348,23 @@ def invoice_view_counts(
     return counts
 
 
+@dataclass(frozen=True)
+class ListPreferences:
+    columns: list[str]  # the list columns `user` chose (names; empty: they never chose)
+    default_view_id: int | None  # the saved view `/` opens
+
+
+def user_list_preferences(*, user: Any) -> ListPreferences:
+    """What `user` chose for the list, in one query."""
+    row = UserPreference.objects.filter(user=user).values("columns", "default_view_id").first()
+    if row is None:
+        return ListPreferences([], None)
+    return ListPreferences(list(row["columns"] or []), row["default_view_id"])
+
+
 def user_columns_chosen(*, user: Any) -> list[str]:
     """The list columns `user` chose (names; empty: they never chose)."""
-    chosen = UserPreference.objects.filter(user=user).values_list("columns", flat=True).first()
-    return list(chosen or [])
+    return user_list_preferences(user=user).columns
 
 
 @dataclass(frozen=True)
@@ -402,6 +425,46 @@ def account_summary(*, account: Account) -> list[CurrencyTotals]:
     currencies are never added together.
     """
     return invoice_totals(invoices=Invoice.objects.filter(account=account))
+
+
+def connection_runs_overview(*, connections: list[Connection]) -> list[ConnectionOverview]:
+    """`connection_overviews` without counts for connections already loaded: each one's
+    latest run and latest completed run, in one query."""
+    ids = [connection.pk for connection in connections]
+    runs = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-queued_at", "-id")
+    latest = Connection.objects.filter(pk__in=ids).annotate(
+        last=Subquery(runs.values("pk")[:1]),
+        done=Subquery(runs.filter(state__in=COMPLETED_STATES).values("pk")[:1]),
+    )
+    wanted = SyncRun.objects.filter(
+        Q(pk__in=latest.values("last")) | Q(pk__in=latest.values("done"))
+    ).order_by("-queued_at", "-id")
+    last: dict[int, SyncRun] = {}
+    done: dict[int, SyncRun] = {}
+    for run in wanted:  # newest first: the first seen per connection is its latest
+        last.setdefault(run.connection_id, run)
+        if run.state in COMPLETED_STATES:
+            done.setdefault(run.connection_id, run)
+    return [
+        ConnectionOverview(
+            connection=connection,
+            invoice_count=None,
+            last_run=last.get(connection.pk),
+            last_success=done.get(connection.pk),
+        )
+        for connection in connections
+    ]
+
+
+def connections_with_roles(*, user: Any) -> list[tuple[Connection, str]]:
+    """The connections `user` may see, by name, each with their role on it, in one query
+    (superusers: every connection, as partner admin)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.is_superuser:
+        return [(c, Role.PARTNER_ADMIN) for c in Connection.objects.order_by("name")]
+    grants = Access.objects.filter(user=user).select_related("connection")
+    return sorted(((a.connection, a.role) for a in grants), key=lambda pair: pair[0].name)
 
 
 def connection_roles(*, user: Any) -> dict[int, str]:

@@ -19,7 +19,8 @@ from ..selectors import connections_for_user, invoice_summary_key
 from .dashboard import filter_chips, invoice_filter_for
 
 # The chart's drawing box (SVG user units; it scales to the width it is given).
-CHART_WIDTH, BAR_HEIGHT, BAR_GAP, LABEL_WIDTH = 600, 28, 12, 130
+# Room is left on the right of the longest bar for its amount.
+CHART_WIDTH, BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, VALUE_ROOM = 600, 28, 12, 130, 130
 
 
 @login_required
@@ -82,7 +83,7 @@ def _join(base: str, changes: dict[str, str]) -> str:
 def _bars(row: Any, base: str) -> list[dict[str, Any]]:
     """One bar per bucket, its length relative to the currency's largest bucket."""
     largest = row.largest or Decimal("1")
-    span = CHART_WIDTH - LABEL_WIDTH - 10
+    span = CHART_WIDTH - LABEL_WIDTH - VALUE_ROOM
     bars = []
     for n, figure in enumerate(row.buckets):
         length = int(span * figure.amount / largest) if figure.amount > 0 else 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -23,15 +25,16 @@ from ..notes import with_note_flags
 from ..saved_views import default_view_get, saved_view_url_query, saved_views_for_user
 from ..selection import Selection, filter_query, selection_get, selection_invoices
 from ..selectors import (
-    connection_overviews,
-    connection_roles,
+    connection_runs_overview,
     connections_for_user,
+    connections_with_roles,
     invoice_batch_groups,
     invoice_summary_key,
     invoice_totals,
     invoice_view_counts,
     invoices_for_user,
     user_columns_chosen,
+    user_list_preferences,
 )
 from ..tables import COLUMNS, DEFAULT_COLUMNS, InvoicePaginator, InvoiceTable
 
@@ -79,13 +82,16 @@ def invoice_filter_for(
 
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    if not request.META.get("QUERY_STRING") and not request.htmx:
+    preferences = user_list_preferences(user=request.user)
+    if preferences.default_view_id and not request.META.get("QUERY_STRING") and not request.htmx:
         # `/` itself opens the user's default view (links within the list always carry
         # a query, e.g. "?view=all").
         default = default_view_get(user=request.user)
         if default is not None:
             return redirect(f"{reverse('invoices:invoice_list')}?{saved_view_url_query(default)}")
-    connections = list(connections_for_user(request.user))
+    # The user's connections and roles in one query, then everything else from them.
+    with_roles = connections_with_roles(user=request.user)
+    connections = [connection for connection, _ in with_roles]
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
     today = timezone.localdate()
@@ -96,7 +102,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     count = sum(currency.listed for currency in totals)  # the rows listed, gone or not
     grouped = request.GET.get("group") == "batch"
     saved = _saved_view(request)
-    visible = visible_columns(request.user, saved=saved)
+    visible = visible_columns(request.user, saved=saved, chosen=preferences.columns)
     table = InvoiceTable(
         with_note_flags(invoices),
         today=today,
@@ -124,11 +130,13 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         table.grouped, table.groups = True, groups
     page_ids = [row.record.pk for row in table.page.object_list]
     selection = selection_get(request)
-    table.selected = _selected_on_page(request, selection, page_ids)
-    chips = filter_chips(request, filterset)
     list_query = filter_query(request.GET)
+    table.selected = _selected_on_page(
+        request, selection, page_ids, list_query=list_query, connections=connections
+    )
+    chips = filter_chips(request, filterset)
     context: dict[str, Any] = {
-        **selection_summary(request, selection),
+        **selection_summary(request, selection, connections=connections),
         "list_query": list_query,
         "matching_count": count,
         "saved": saved,
@@ -147,21 +155,20 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "filters_active": bool(chips),
         "column_choices": [(name, label, name in visible) for name, label in COLUMNS.items()],
         "aging_query": list_query,
-        "saved_views": [
-            (view, saved_view_url_query(view)) for view in saved_views_for_user(request.user)
-        ],
-        "default_view": default_view_get(user=request.user),
     }
+    views = list(saved_views_for_user(request.user))
+    context["saved_views"] = [(view, saved_view_url_query(view)) for view in views]
+    context["default_view"] = next(
+        (view for view in views if view.pk == preferences.default_view_id), None
+    )
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "invoices/partials/results.html", context)
     else:
-        roles = connection_roles(user=request.user)
+        roles = {connection.pk: role for connection, role in with_roles}
         context["statuses"] = [
             (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
-            for overview in connection_overviews(
-                connections=connections_for_user(request.user), with_counts=False
-            )
+            for overview in connection_runs_overview(connections=connections)
         ]
         response = render(request, "invoices/invoice_list.html", context)
     # One URL, two bodies: caches must key on the header that picks between them.
@@ -169,31 +176,59 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def visible_columns(user: Any, *, saved: SavedView | None = None) -> tuple[str, ...]:
-    """The columns of the saved view being shown, else those `user` chose (those still
-    offered), else the defaults."""
-    chosen = (
-        saved.columns if saved is not None and saved.columns else user_columns_chosen(user=user)
-    )
+def visible_columns(
+    user: Any, *, saved: SavedView | None = None, chosen: list[str] | None = None
+) -> tuple[str, ...]:
+    """The columns of the saved view being shown, else those `user` chose (`chosen`, if
+    the caller read them already; those still offered), else the defaults."""
+    if saved is not None and saved.columns:
+        chosen = saved.columns
+    elif chosen is None:
+        chosen = user_columns_chosen(user=user)
     return tuple(name for name in chosen if name in COLUMNS) or DEFAULT_COLUMNS
 
 
-def selected_queryset(request: HttpRequest, selection: Selection) -> Any:
-    """The selected invoices, scoped to the user, in the list's default order."""
-    connections = list(connections_for_user(request.user))
+def selected_queryset(
+    request: HttpRequest, selection: Selection, *, connections: list[Connection] | None = None
+) -> Any:
+    """The selected invoices, scoped to the user, in the list's default order
+    (`connections`: the user's, if the caller holds them already)."""
+    if connections is None:
+        connections = list(connections_for_user(request.user))
 
     def filtered(params: QueryDict, base: Any) -> Any:
-        filterset = invoice_filter_for(request, connections=connections, params=params)
-        return filterset.qs
+        return invoice_filter_for(request, connections=connections, params=params).qs
 
-    invoices = selection_invoices(request, selection, filtered=filtered)
+    invoices = selection_invoices(request, selection, filtered=filtered, connections=connections)
     return invoices.select_related("connection", "account", "batch").order_by("-issue_date", "-id")
 
 
-def selection_summary(request: HttpRequest, selection: Selection | None = None) -> dict[str, Any]:
-    """What the selection bar shows: how many are selected (one count query)."""
+def selection_summary(
+    request: HttpRequest,
+    selection: Selection | None = None,
+    *,
+    connections: list[Connection] | None = None,
+) -> dict[str, Any]:
+    """What the selection bar shows: how many are selected (one count query; for "all
+    that match", cached like the totals until the invoices change)."""
     selection = selection if selection is not None else selection_get(request)
-    count = 0 if selection.empty else selected_queryset(request, selection).count()
+    if selection.empty:
+        return {"selection": selection, "selected_count": 0}
+    if connections is None:
+        connections = list(connections_for_user(request.user))
+    invoices = selected_queryset(request, selection, connections=connections)
+    if selection.query is None:
+        return {"selection": selection, "selected_count": invoices.count()}
+    key = invoice_summary_key(
+        connections=connections,
+        filters={"query": selection.query, "excluded": ",".join(map(str, selection.excluded))},
+        today=timezone.localdate(),
+        kind="selection",
+    )
+    count = cache.get(key)
+    if count is None:
+        count = invoices.count()
+        cache.set(key, count, settings.SUMMARY_CACHE_SECONDS)
     return {"selection": selection, "selected_count": count}
 
 
@@ -205,15 +240,26 @@ def _saved_view(request: HttpRequest) -> SavedView | None:
     return saved_views_for_user(request.user).filter(pk=int(raw)).first()
 
 
-def _selected_on_page(request: HttpRequest, selection: Selection, page_ids: list[int]) -> set[int]:
-    """Which rows of the page are selected (a query only for an all-matching selection)."""
+def _selected_on_page(
+    request: HttpRequest,
+    selection: Selection,
+    page_ids: list[int],
+    *,
+    list_query: str,
+    connections: list[Connection],
+) -> set[int]:
+    """Which rows of the page are selected: no query for ticked rows, nor for "all that
+    match" the filters the list shows now; one for "all that match" other filters."""
     if selection.empty or not page_ids:
         return set()
     if selection.query is None:
         return set(selection.picked) & set(page_ids)
+    if QueryDict(selection.query) == QueryDict(list_query):
+        return set(page_ids) - set(selection.excluded)
     params = QueryDict(selection.query)
-    matching = invoice_filter_for(request, params=params).qs.filter(pk__in=page_ids)
-    return set(matching.exclude(pk__in=selection.excluded).values_list("pk", flat=True))
+    matching = invoice_filter_for(request, connections=connections, params=params).qs
+    matching = matching.filter(pk__in=page_ids).exclude(pk__in=selection.excluded)
+    return set(matching.values_list("pk", flat=True))
 
 
 def _query(params: QueryDict, **changes: str | None) -> str:
@@ -241,6 +287,7 @@ def quick_views(
     counts = invoice_view_counts(
         invoices=base.qs,
         today=today,
+        connections=connections,
         cache_key=invoice_summary_key(
             connections=connections, filters=base.form.cleaned_data, today=today, kind="views"
         ),

@@ -212,7 +212,9 @@ document.addEventListener("keydown", (event) => {
     moveRow(event.key === "j" ? 1 : -1);
   } else if (event.key === "Enter" && event.target.matches("tr[data-row]")) {
     const link = event.target.querySelector("a[data-primary]");
+    openedFromRow = event.target;
     if (link) link.click();
+    openedFromRow = null;
   } else if (event.key === "?" && dialog) {
     event.preventDefault();
     dialog.showModal();
@@ -226,13 +228,16 @@ let lastPick = null;
 function pickBoxes() {
   return Array.from(document.querySelectorAll("#invoice-table input[data-pick]"));
 }
-function postSelection(source, values) {
+// Only the ticks that changed are sent. The bar is the request's source, not the box: a
+// box belongs to #pick-form, whose every `shown` id would go with it and tell the server
+// that all the other rows on the page were unticked (the no-JS submit's meaning).
+function postSelection(values) {
   const bar = document.getElementById("selection-bar");
   if (!bar) return;
   const form = bar.querySelector("form.selection-all");
   const extra = form ? { query: form.elements.query.value, matching: form.elements.matching.value } : {};
   htmx.ajax("POST", bar.dataset.url, {
-    source: source, target: "#selection-bar", swap: "outerHTML", values: { ...extra, ...values },
+    source: bar, target: "#selection-bar", swap: "outerHTML", values: { ...extra, ...values },
   });
 }
 document.addEventListener("click", (event) => {
@@ -247,7 +252,7 @@ document.addEventListener("click", (event) => {
   }
   lastPick = box;
   const ids = changed.map((other) => other.value);
-  postSelection(box, box.checked ? { pick: ids } : { unpick: ids });
+  postSelection(box.checked ? { pick: ids } : { unpick: ids });
   syncPageBox();
 });
 document.addEventListener("change", (event) => {
@@ -255,7 +260,7 @@ document.addEventListener("change", (event) => {
   const boxes = pickBoxes();
   boxes.forEach((box) => { box.checked = event.target.checked; });
   const ids = boxes.map((box) => box.value);
-  postSelection(event.target, event.target.checked ? { pick: ids } : { unpick: ids });
+  postSelection(event.target.checked ? { pick: ids } : { unpick: ids });
 });
 function syncPageBox() {
   const page = document.querySelector("input[data-pick-page]");
@@ -272,6 +277,8 @@ document.addEventListener("htmx:afterSettle", syncPageBox);
 // beside the list at its own URL; Escape or Close puts the list's address back and the
 // focus on the row it came from.
 let panelOpener = null;
+let panelOpenerRow = false; // opened by Enter on the row: the focus goes back to the row
+let openedFromRow = null;
 let panelListUrl = null;
 function panel() {
   return document.getElementById("invoice-panel");
@@ -280,6 +287,7 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const opener = event.detail.elt;
   if (!opener.matches || !opener.matches("a[data-open-invoice]")) return;
   panelOpener = opener;
+  panelOpenerRow = openedFromRow !== null;
   const shown = panel();
   if (shown && shown.hidden) panelListUrl = window.location.pathname + window.location.search;
 });
@@ -301,7 +309,9 @@ function closePanel() {
   const opener = panelOpener && document.body.contains(panelOpener)
     ? panelOpener
     : document.querySelector(`a[data-open-invoice][href="${panelOpener && panelOpener.getAttribute("href")}"]`);
-  if (opener) opener.focus();
+  const row = opener && panelOpenerRow ? opener.closest("tr[data-row]") : null;
+  if (row) row.focus();
+  else if (opener) opener.focus();
 }
 document.addEventListener("click", (event) => {
   if (event.target.closest && event.target.closest("[data-close-panel]")) closePanel();
@@ -314,6 +324,20 @@ document.addEventListener("keydown", (event) => {
   closePanel();
 });
 document.addEventListener("htmx:historyRestore", () => document.body.classList.remove("panel-open"));
+// A list answer that lands while an invoice is open (a search typed just before) keeps
+// the invoice's address in the bar; closing the panel goes back to that newer list.
+document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+  const shown = panel();
+  const body = shown && shown.querySelector(".panel-body");
+  if (!body || event.detail.target === body) return;
+  if (!shown.hidden) {
+    panelListUrl = event.detail.history.path;
+    event.detail.history.type = "replace";
+    event.detail.history.path = window.location.pathname + window.location.search;
+  } else {
+    panelListUrl = event.detail.history.path; // an invoice asked for may still be on its way
+  }
+});
 
 // "Save view" saves the list as shown now: htmx may have changed the address since the
 // form was drawn.
@@ -321,4 +345,21 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!form.matches || !form.matches("form[data-current-query]")) return;
   form.elements.query.value = window.location.pathname === "/" ? window.location.search.slice(1) : "";
+});
+
+// Inside an invoice (panel or page), an answer that replaced the view (the confirmation
+// step, its outcome, a note added) takes the focus to what it says.
+let invoiceViewRequest = false;
+document.addEventListener("htmx:beforeRequest", (event) => {
+  invoiceViewRequest = Boolean(event.detail.elt.closest && event.detail.elt.closest("#invoice-view"));
+});
+document.addEventListener("htmx:afterSettle", () => {
+  if (!invoiceViewRequest) return;
+  invoiceViewRequest = false;
+  const view = document.getElementById("invoice-view");
+  if (!view) return;
+  const said = ["#payment-outcome", ".notice[tabindex]", "h2[tabindex]"]
+    .map((selector) => view.querySelector(selector))
+    .find(Boolean);
+  if (said) said.focus();
 });

@@ -99,6 +99,12 @@ def dashboard(chromium_browser, live_server, sandbox, settings) -> Dashboard:
     return Dashboard(live_server.url, USERNAME, PASSWORD, connections, http_account.name)
 
 
+CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (e) => {
+  const where = e.target && e.target.outerHTML ? e.target.outerHTML.slice(0, 160) : "";
+  console.error(`CSP blocked ${e.violatedDirective}: ${e.sample || "-"} at ${where}`);
+});"""
+
+
 @dataclass
 class PageFactory:
     """Opens pages in fresh browser contexts and records their console errors."""
@@ -112,6 +118,9 @@ class PageFactory:
         options = {"viewport": {"width": 1400, "height": 1000}, **context_options}
         context = self.browser.new_context(accept_downloads=True, **options)
         context.set_default_timeout(TIMEOUT_MS)
+        # A CSP violation says which element and what was blocked (the console only
+        # names the script that tried).
+        context.add_init_script(CSP_REPORTER)
         page = context.new_page()
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
