@@ -18,9 +18,10 @@ from ..selection import filter_query
 from ..selectors import connections_for_user, invoice_summary_key
 from .dashboard import filter_chips, invoice_filter_for
 
-# The chart's drawing box (SVG user units; it scales to the width it is given).
-# Room is left on the right of the longest bar for its amount.
-CHART_WIDTH, BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, VALUE_ROOM = 600, 28, 12, 130, 130
+# The chart is HTML text around one stretched SVG bar per bucket: its words keep the
+# page's size on any screen (an SVG with its text in it shrank to 6px on a phone).
+# A bucket with invoices in it shows at least this much of a bar (percent).
+MIN_BAR = 0.6
 
 
 @login_required
@@ -55,7 +56,6 @@ def receivables_aging_page(request: HttpRequest) -> HttpResponse:
             "aging": row,
             "top": top.get(row.currency, []),
             "bars": _bars(row, base),
-            "chart_height": len(BUCKETS) * (BAR_HEIGHT + BAR_GAP),
             "list_query": _join(base, {"status": "unpaid", "currency": row.currency}),
         }
         for row in aging
@@ -66,8 +66,6 @@ def receivables_aging_page(request: HttpRequest) -> HttpResponse:
         "buckets": BUCKETS,
         "chips": filter_chips(request, filterset),
         "today": today,
-        "chart_width": CHART_WIDTH,
-        "label_width": LABEL_WIDTH,
         "list_query": base,
     }
     return render(request, "invoices/aging.html", context)
@@ -81,20 +79,15 @@ def _join(base: str, changes: dict[str, str]) -> str:
 
 
 def _bars(row: Any, base: str) -> list[dict[str, Any]]:
-    """One bar per bucket, its length relative to the currency's largest bucket."""
+    """One bar per bucket, its length (percent) relative to the currency's largest."""
     largest = row.largest or Decimal("1")
-    span = CHART_WIDTH - LABEL_WIDTH - VALUE_ROOM
     bars = []
     for n, figure in enumerate(row.buckets):
-        length = int(span * figure.amount / largest) if figure.amount > 0 else 0
+        share = float(100 * figure.amount / largest) if figure.amount > 0 else 0.0
         bars.append(
             {
                 "figure": figure,
-                "y": n * (BAR_HEIGHT + BAR_GAP),
-                "text_y": n * (BAR_HEIGHT + BAR_GAP) + BAR_HEIGHT // 2 + 5,
-                "width": max(length, 2 if figure.count else 0),
-                "height": BAR_HEIGHT,
-                "x": LABEL_WIDTH,
+                "percent": f"{max(share, MIN_BAR if figure.count else 0.0):.1f}",
                 "query": _join(
                     base,
                     {"aging": figure.bucket.key, "currency": row.currency, "status": "unpaid"},
