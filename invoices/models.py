@@ -40,6 +40,11 @@ class Connection(models.Model):
         default=60,
         help_text=_("Re-sync this connection at least this often (0 = never)."),
     )
+    # Paused: no scheduled syncs (a person can still sync by hand).
+    paused = models.BooleanField(_("paused"), default=False)
+    # Removed in the app: hidden everywhere (its invoices with it) and never synced, but
+    # nothing is deleted; an administrator can bring it back (Django admin, clear it).
+    archived_at = models.DateTimeField(_("removed on"), null=True, blank=True)
     # Bumped in the same transaction as every write to this connection's invoices:
     # summaries of them (totals, counts) are cached under it and never served stale.
     data_version = models.PositiveBigIntegerField(default=0, editable=False)
@@ -307,6 +312,15 @@ class SyncRun(models.Model):
         _("state"), max_length=10, choices=SyncState.choices, default=SyncState.QUEUED
     )
     trigger = models.CharField(_("started by"), max_length=20, default="manual")
+    # The person who asked for it (a run started by hand in the app), if any.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
     queued_at = models.DateTimeField(_("queued"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -559,3 +573,101 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditAction(models.TextChoices):
+    """What an audit entry records (`invoices.audit.record`)."""
+
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login-failed", _("Failed sign-in")
+    PUBLIC_LINK = "public-link", _("Public link revealed")
+    PDF = "pdf", _("PDF downloaded")
+    EXPORT = "export", _("Invoices exported")
+    PAYMENT = "payment", _("Payment confirmation")
+    ACCOUNTING = "accounting", _("Export to accounting")
+    NOTE = "note", _("Note")
+    SAVED_VIEW = "saved-view", _("Saved view")
+    SYNC = "sync", _("Sync started by hand")
+    CONNECTION_ADDED = "connection-added", _("Connection added")
+    CONNECTION_EDITED = "connection-edited", _("Connection edited")
+    CREDENTIALS_ROTATED = "credentials-rotated", _("Credentials changed")
+    CONNECTION_PAUSED = "connection-paused", _("Scheduled syncs paused or resumed")
+    CONNECTION_REMOVED = "connection-removed", _("Connection removed")
+    ACCESS_GRANTED = "access-granted", _("Access granted")
+    ACCESS_CHANGED = "access-changed", _("Role changed")
+    ACCESS_REVOKED = "access-revoked", _("Access revoked")
+    INVITED = "invited", _("User invited")
+
+
+class AuditOutcome(models.TextChoices):
+    OK = "ok", _("Done")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Failed")
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Append-only: rows are added, never changed or deleted through the ORM."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("audit entries cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """One sensitive action: when, who, on which connection, what, from where, and how it
+    ended. Written by `invoices.audit.record` only; never a credential, token or link."""
+
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    # Kept as it was then: the user may be renamed or deleted later.
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    connection = models.ForeignKey(
+        Connection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("connection"),
+    )
+    connection_name = models.CharField(_("connection name"), max_length=100, blank=True)
+    action = models.CharField(_("action"), max_length=30, choices=AuditAction.choices)
+    # What it was done to, in words: an invoice number, "412 invoices", a username.
+    target = models.CharField(_("what"), max_length=200, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=AuditOutcome.choices, default=AuditOutcome.OK
+    )
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    # Facts for the record (format, filters, row count, the provider's answer), redacted.
+    detail = models.JSONField(_("details"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [
+            models.Index(fields=["connection", "-at"], name="audit_by_connection"),
+            models.Index(fields=["action", "-at"], name="audit_by_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise PermissionError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit entries cannot be deleted")
