@@ -23,9 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from . import audit
 from .clients import connection_client, domain_invoice
 from .explain import provider_error_words
-from .models import AccountingExport, Connection, Invoice
+from .models import AccountingExport, AuditAction, AuditOutcome, Connection, Invoice
 from .payments import CONFIRMING_ROLES
 from .providers import ProviderError, ProviderUnavailable
 from .providers.registry import get_client_class, provider_label
@@ -62,10 +63,15 @@ def export_unavailable_reason(invoice: Invoice) -> str | None:
     return None
 
 
-def accounting_export(*, user: Any, invoices: list[Invoice], fmt: str) -> ExportReport:
+def accounting_export(
+    *, user: Any, invoices: list[Invoice], fmt: str, request: Any = None
+) -> ExportReport:
     """Export `invoices` to accounting as `fmt` ("csv" or "xml"), one provider call per
     connection; the others are reported as skipped with the reason. Http404 for an
-    invoice `user` may not see."""
+    invoice `user` may not see.
+
+    One audit entry per connection asked (`request`: the web request, for its address):
+    the provider's answer to its export, and the invoices skipped there."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     scoped = {
@@ -96,7 +102,46 @@ def accounting_export(*, user: Any, invoices: list[Invoice], fmt: str) -> Export
             by_connection[invoice.connection_id].append(invoice)
     for batch in by_connection.values():
         report.exports.append(_export(user, batch[0].connection, batch, fmt))
+    _recorded(request if request is not None else user, report, fmt)
     return report
+
+
+# How an export reads in the audit trail (see `payments.AUDIT_OUTCOMES`).
+AUDIT_OUTCOMES = {State.DONE: AuditOutcome.OK, State.REFUSED: AuditOutcome.REFUSED}
+
+
+def _recorded(actor: Any, report: ExportReport, fmt: str) -> None:
+    connections: dict[int, Connection] = {}
+    skipped: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for invoice, reason in report.skipped:
+        connections[invoice.connection_id] = invoice.connection
+        skipped[invoice.connection_id].append({"invoice": invoice.number, "reason": reason})
+    exports = {}
+    for export in report.exports:
+        connections[export.connection_id] = export.connection
+        exports[export.connection_id] = export
+    for pk, connection in connections.items():
+        export, left_out = exports.get(pk), skipped.get(pk, [])
+        if export is None:  # nothing sent there: every invoice of it was skipped
+            outcome, message, sent, state, answer = (
+                AuditOutcome.REFUSED, left_out[0]["reason"], [], None, ""
+            )  # fmt: skip
+        else:
+            outcome = AUDIT_OUTCOMES.get(export.state, AuditOutcome.FAILED)
+            message, sent, state, answer = (
+                export.message,
+                export.numbers,
+                export.state,
+                export.detail,
+            )
+        count = len(sent) + len(left_out)
+        audit.record(
+            actor, AuditAction.ACCOUNTING, connection=connection,
+            target=ngettext("%(count)d invoice", "%(count)d invoices", count) % {"count": count},
+            outcome=outcome, message=message,
+            detail={"format": fmt, "state": state, "sent": sent, "answer": answer,
+                    "skipped": left_out},
+        )  # fmt: skip
 
 
 def _export(

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Access, Account, Batch, Connection, Invoice, SyncRun
+from .models import Access, Account, AuditEntry, Batch, Connection, Invoice, SyncRun
 from .sync import connection_data_changed
 
 
@@ -34,7 +34,15 @@ class ConnectionForm(forms.ModelForm):
     class Meta:
         model = Connection
         # Never `credentials`: secrets stay out of every form and page.
-        fields = ("name", "config", "payment_terms_days", "sync_interval_minutes")
+        fields = (
+            "name",
+            "config",
+            "payment_terms_days",
+            "sync_interval_minutes",
+            "paused",
+            # Removed in the app (archived): clear it to bring the connection back.
+            "archived_at",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,8 +65,11 @@ class ConnectionForm(forms.ModelForm):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
-    list_display = ("name", "provider", "payment_terms_days", "sync_interval_minutes", "updated_at")
-    list_filter = ("provider",)
+    list_display = (
+        "name", "provider", "payment_terms_days", "sync_interval_minutes", "paused",
+        "archived_at", "updated_at",
+    )  # fmt: skip
+    list_filter = ("provider", "paused", ("archived_at", admin.EmptyFieldListFilter))
     search_fields = ("name",)
     # Secrets stay out of every form and page (see `Connection.credentials`).
     exclude = ("credentials",)
@@ -157,4 +168,33 @@ class SyncRunAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in SyncRun._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail, to read only: nobody adds, changes or deletes an entry here, not
+    even a superuser (the model refuses it too)."""
+
+    list_display = (
+        "at",
+        "username",
+        "connection_name",
+        "action",
+        "target",
+        "outcome",
+        "ip_address",
+    )
+    list_filter = ("action", "outcome", "connection", "at")
+    search_fields = ("username", "target", "connection_name", "message")
+    date_hierarchy = "at"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import Http404
@@ -20,9 +21,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from zipstream import ZIP_STORED, ZipStream
 
+from . import audit
 from .clients import connection_client, domain_invoice
 from .explain import provider_error_words
-from .models import Connection, Invoice
+from .models import AuditAction, AuditOutcome, Connection, Invoice
 from .money import moment
 from .providers import ProviderError
 from .providers.registry import get_client_class, provider_label
@@ -74,11 +76,13 @@ def _fetch(client: Any, invoice: Invoice) -> bytes:
         ) from None
 
 
-def invoice_pdfs_zip(*, user: Any, invoices: list[Invoice]) -> Iterator[bytes]:
+def invoice_pdfs_zip(*, user: Any, invoices: list[Invoice], request: Any = None) -> Iterator[bytes]:
     """A ZIP of the invoices' PDFs, produced as it is sent; ends with REPORT.txt.
 
     `invoices` must be scoped to `user` (they are checked again here) and at most
     `MAX_ZIP_PDFS` (the caller says so before starting; beyond it, `ValueError`).
+    When the stream ends it writes one audit entry (`request`: the web request, for its
+    address): how many PDFs went in, which did not, and whether the archive was finished.
     """
     if len(invoices) > MAX_ZIP_PDFS:
         raise ValueError("too many invoices for one archive")
@@ -89,15 +93,45 @@ def invoice_pdfs_zip(*, user: Any, invoices: list[Invoice]) -> Iterator[bytes]:
         raise Http404("No such invoice")
     # The archive is made while it is sent, after the request's language and time zone
     # are switched back: it keeps the ones the user asked in.
-    return _zip_stream(invoices, translation.get_language(), timezone.get_current_timezone())
+    actor = request if request is not None else user
+    return _zip_stream(invoices, translation.get_language(), timezone.get_current_timezone(), actor)
 
 
-def _zip_stream(invoices: list[Invoice], language: str, zone: Any) -> Iterator[bytes]:
-    with translation.override(language), timezone.override(zone):
-        yield from _zip_parts(invoices)
+@dataclass
+class _Tally:
+    included: int = 0
+    left_out: list[str] = field(default_factory=list)
 
 
-def _zip_parts(invoices: list[Invoice]) -> Iterator[bytes]:
+def _zip_stream(invoices: list[Invoice], language: str, zone: Any, actor: Any) -> Iterator[bytes]:
+    tally = _Tally()
+    outcome = AuditOutcome.FAILED
+    try:
+        with translation.override(language), timezone.override(zone):
+            yield from _zip_parts(invoices, tally)
+        outcome = AuditOutcome.OK
+    finally:
+        # Also when the download stopped part way (the stream is closed) or an error
+        # ended it: that archive is not complete, and the entry says so.
+        with translation.override(language), timezone.override(zone):
+            _zip_recorded(actor, invoices, tally, outcome)
+
+
+def _zip_recorded(actor: Any, invoices: list[Invoice], tally: _Tally, outcome: str) -> None:
+    connections = {invoice.connection_id: invoice.connection for invoice in invoices}
+    audit.record(
+        actor, AuditAction.PDF,
+        connection=next(iter(connections.values())) if len(connections) == 1 else None,
+        target=zip_filename(timezone.localdate()),
+        outcome=outcome,
+        message="" if outcome == AuditOutcome.OK
+        else _("The archive was not finished: the download stopped or an error ended it."),
+        detail={"format": "zip", "invoices": len(invoices), "included": tally.included,
+                "left_out": tally.left_out},
+    )  # fmt: skip
+
+
+def _zip_parts(invoices: list[Invoice], tally: _Tally) -> Iterator[bytes]:
     archive = ZipStream(compress_type=ZIP_STORED, sized=False)
     report: list[str] = []
     clients: dict[int, Any] = {}
@@ -116,6 +150,7 @@ def _zip_parts(invoices: list[Invoice]) -> Iterator[bytes]:
                 except ProviderError as exc:
                     reason = provider_error_words(exc, label=label)
             if reason is not None:
+                tally.left_out.append(invoice.number)
                 report.append(
                     _("%(number)s: not included. %(reason)s")
                     % {"number": invoice.number, "reason": reason}
@@ -125,6 +160,7 @@ def _zip_parts(invoices: list[Invoice]) -> Iterator[bytes]:
             archive.add(document, name)
             report.append(f"{invoice.number}: {name}")
             included += 1
+            tally.included = included
             yield from archive.all_files()
     finally:
         for client in clients.values():

@@ -71,3 +71,30 @@ def sync_error_words(kind: str, *, label: str) -> str:
         "internal": _("The sync failed because of an error in this app; it has been logged."),
     }.get(kind, _("The sync with %(provider)s failed. The next sync tries again."))
     return words % {"provider": label}
+
+
+def connection_check_words(error: ProviderError, *, label: str) -> str:
+    """What a failed check of new connection details means, for the person who typed them
+    (adding a connection, changing its credentials, "Test connection")."""
+    if isinstance(error, ProviderAuthError):
+        return _(
+            "%(provider)s refused these credentials. Check them and try again; nothing was saved."
+        ) % {"provider": label}
+    if isinstance(error, ProviderUnavailable):
+        return _(
+            "%(provider)s did not answer at this address. Check the address, or try again in "
+            "a minute; nothing was saved."
+        ) % {"provider": label}
+    if isinstance(error, ProviderNotFound):
+        return _(
+            "%(provider)s does not know what these settings name (an address, an organisation "
+            "or an account). Check them; nothing was saved."
+        ) % {"provider": label}
+    if isinstance(error, ProviderBadPayload):
+        return _(
+            "The settings could not be used, or %(provider)s answered with something this app "
+            "could not read. Check the address and the settings; nothing was saved."
+        ) % {"provider": label}
+    return _("%(provider)s could not be reached. Try again in a minute; nothing was saved.") % {
+        "provider": label
+    }

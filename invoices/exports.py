@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
@@ -86,6 +87,14 @@ def export_rows(invoices: QuerySet[Invoice]) -> Iterator[list[Any]]:
         yield cells
 
 
+@dataclass
+class Tally:
+    """How many invoice rows an export has written so far: what the audit trail records,
+    counted as written (a count asked beforehand could differ from the file)."""
+
+    rows: int = 0
+
+
 class _Line:
     """A file-like object csv.writer writes into; returns each line instead of keeping it."""
 
@@ -100,21 +109,29 @@ def csv_incomplete_line() -> str:
     return csv.writer(_Line()).writerow([message])
 
 
-def csv_lines(invoices: QuerySet[Invoice]) -> Iterator[str]:
+def csv_lines(invoices: QuerySet[Invoice], *, tally: Tally | None = None) -> Iterator[str]:
     writer = csv.writer(_Line())
+    tally = tally if tally is not None else Tally()
     yield "\ufeff"  # BOM: Excel then reads the file as UTF-8 (names with ü, ø, 株)
-    for row in export_rows(invoices):
+    rows = export_rows(invoices)
+    yield writer.writerow(next(rows))  # the header
+    for row in rows:
         yield writer.writerow(row)
+        tally.rows += 1
 
 
-def xlsx_file(invoices: QuerySet[Invoice]) -> IO[bytes]:
+def xlsx_file(invoices: QuerySet[Invoice], *, tally: Tally | None = None) -> IO[bytes]:
     """The workbook in a temporary file (openpyxl write-only: rows go to disk as written)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Invoices"))
-    for row in export_rows(invoices):
+    tally = tally if tally is not None else Tally()
+    rows = export_rows(invoices)
+    sheet.append(next(rows))  # the header
+    for row in rows:
         sheet.append(row)
+        tally.rows += 1
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
     workbook.save(handle)
     handle.seek(0)

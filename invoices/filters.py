@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .aging import BUCKET_KEYS, BUCKETS, aging_bucket_q
-from .models import Batch, Connection, Invoice, InvoiceStatus
+from .models import AuditAction, AuditEntry, AuditOutcome, Batch, Connection, Invoice, InvoiceStatus
 from .notes import follow_up_due_q, has_notes_q
 from .selectors import (
     accounts_for_user,
@@ -284,3 +284,38 @@ class InvoiceFilter(django_filters.FilterSet):
             return qs
         overdue = invoice_overdue_q(today=timezone.localdate(), connections=self.connections)
         return qs.filter(overdue) if value == "true" else qs.exclude(overdue)
+
+
+class AuditEntryFilter(django_filters.FilterSet):
+    """The audit log's filters: who, what, when, on which connection, how it ended. The
+    connection's choices are those whose entries the user may read."""
+
+    who = django_filters.CharFilter(
+        field_name="username", lookup_expr="icontains", label=_("Who"), max_length=150
+    )
+    action = django_filters.ChoiceFilter(
+        choices=AuditAction.choices, empty_label=_("Anything"), label=_("What")
+    )
+    since = django_filters.DateFilter(
+        field_name="at", lookup_expr="date__gte", label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    until = django_filters.DateFilter(
+        field_name="at", lookup_expr="date__lte", label=_("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    connection = django_filters.ModelChoiceFilter(
+        queryset=None, empty_label=_("All connections"), label=_("Connection")
+    )
+    outcome = django_filters.ChoiceFilter(
+        choices=AuditOutcome.choices, empty_label=_("Any"), label=_("Outcome")
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, connections: QuerySet[Connection], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["connection"].queryset = connections.order_by("name")
+        self.form.label_suffix = ""

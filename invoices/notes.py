@@ -5,6 +5,9 @@ promised payment by 15 Dec"). The list flags invoices with notes and filters on 
 ("has notes", "follow-up due": an unpaid invoice whose latest follow-up date has come).
 Everyone who may see an invoice may read and add its notes; an author may delete their
 own note.
+
+Adding and deleting a note is audited (one entry per note, or per note on a selection),
+without its text: a deleted note's words do not live on in the log.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .models import Invoice, InvoiceNote, InvoiceStatus
+from . import audit
+from .models import AuditAction, Connection, Invoice, InvoiceNote, InvoiceStatus
 from .selectors import invoices_for_user
 from .services import ServiceError
 
@@ -42,16 +47,29 @@ def _clean(text: str, follow_up_on: dt.date | None, today: dt.date) -> str:
 
 
 def invoice_note_add(
-    *, user: Any, invoice: Invoice, text: str, follow_up_on: dt.date | None, today: dt.date
+    *,
+    user: Any,
+    invoice: Invoice,
+    text: str,
+    follow_up_on: dt.date | None,
+    today: dt.date,
+    request: Any = None,
 ) -> InvoiceNote:
     """Attach a note to an invoice `user` may see (Http404 otherwise); `ServiceError` for
-    an empty or over-long text or an implausible date."""
+    an empty or over-long text or an implausible date. (`request`: the web request, for
+    the audit entry's address.)"""
     text = _clean(text, follow_up_on, today)
     if not invoices_for_user(user).filter(pk=invoice.pk).exists():
         raise Http404("No such invoice")
-    return InvoiceNote.objects.create(
+    note = InvoiceNote.objects.create(
         invoice=invoice, author=user, text=text, follow_up_on=follow_up_on
     )
+    audit.record(
+        request if request is not None else user, AuditAction.NOTE,
+        connection=invoice.connection, target=invoice.number, message=_("Note added."),
+        detail={"change": "added", "note": note.pk, "follow_up_on": follow_up_on},
+    )  # fmt: skip
+    return note
 
 
 def invoice_notes_add(
@@ -62,15 +80,19 @@ def invoice_notes_add(
     follow_up_on: dt.date | None,
     today: dt.date,
     limit: int,
+    request: Any = None,
 ) -> int:
     """The same note on each of `invoices` (re-scoped to `user`), in one transaction, at
-    most `limit` of them (`ServiceError` beyond: nothing is written). Returns how many."""
+    most `limit` of them (`ServiceError` beyond: nothing is written). Returns how many.
+    One audit entry for them all (on their connection, if they share one)."""
     text = _clean(text, follow_up_on, today)
-    ids = list(
+    rows = list(
         invoices_for_user(user)
         .filter(pk__in=invoices.values("pk"))
-        .values_list("pk", flat=True)[: limit + 1]
+        .values_list("pk", "connection_id")[: limit + 1]
     )
+    ids = [pk for pk, _connection_id in rows]
+    connection_ids = {connection_id for _pk, connection_id in rows}
     if len(ids) > limit:
         raise ServiceError(
             _("A note is added to at most %(count)d invoices at a time; narrow the selection.")
@@ -83,16 +105,29 @@ def invoice_notes_add(
                 for pk in ids
             ]
         )
+    audit.record(
+        request if request is not None else user, AuditAction.NOTE,
+        connection=Connection.objects.get(pk=connection_ids.pop())
+        if len(connection_ids) == 1 else None,
+        target=ngettext("%(count)d invoice", "%(count)d invoices", len(ids)) % {"count": len(ids)},
+        message=_("Note added."),
+        detail={"change": "added", "invoices": len(ids), "follow_up_on": follow_up_on},
+    )  # fmt: skip
     return len(ids)
 
 
-def invoice_note_delete(*, user: Any, invoice: Invoice, note_id: int) -> None:
+def invoice_note_delete(*, user: Any, invoice: Invoice, note_id: int, request: Any = None) -> None:
     """Delete a note `user` wrote on `invoice`, which they may see (Http404 otherwise)."""
     deleted, _by_model = InvoiceNote.objects.filter(
         pk=note_id, author=user, invoice=invoice, invoice__in=invoices_for_user(user)
     ).delete()
     if not deleted:
         raise Http404("No such note")
+    audit.record(
+        request if request is not None else user, AuditAction.NOTE,
+        connection=invoice.connection, target=invoice.number, message=_("Note deleted."),
+        detail={"change": "deleted", "note": note_id},
+    )  # fmt: skip
 
 
 def invoice_notes(*, invoice: Invoice) -> QuerySet[InvoiceNote]:

@@ -29,9 +29,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import audit
 from .clients import connection_client, domain_invoice
 from .explain import provider_error_words
-from .models import Invoice, InvoiceStatus, PaymentConfirmation, Role
+from .models import AuditAction, AuditOutcome, Invoice, InvoiceStatus, PaymentConfirmation, Role
 from .providers import ProviderError, ProviderNotFound, ProviderUnavailable
 from .providers.registry import get_client_class, provider_label
 from .selectors import connection_role, invoices_for_user
@@ -47,6 +48,18 @@ MAX_PER_REQUEST = 50
 CONFIRMING_ROLES = frozenset({Role.FINANCE, Role.PARTNER_ADMIN})
 
 State = PaymentConfirmation.State
+
+# How an attempt reads in the audit trail: done; refused (by these rules, by another
+# attempt in flight, or by the provider); failed (not applied, or nobody knows yet).
+AUDIT_OUTCOMES = {
+    State.CONFIRMED: AuditOutcome.OK,
+    "already_paid": AuditOutcome.OK,
+    "skipped": AuditOutcome.REFUSED,
+    State.SENDING: AuditOutcome.REFUSED,
+    State.REFUSED: AuditOutcome.REFUSED,
+    State.NOT_APPLIED: AuditOutcome.FAILED,
+    State.UNKNOWN: AuditOutcome.FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -80,10 +93,25 @@ def payment_unavailable_reason(invoice: Invoice) -> str | None:
     return None
 
 
-def payment_confirm(*, user: Any, invoice: Invoice) -> PaymentOutcome:
+def payment_confirm(*, user: Any, invoice: Invoice, request: Any = None) -> PaymentOutcome:
     """Confirm at the provider that `invoice` is paid, by the rules above; returns what
-    happened (never raises a `ProviderError`). Http404 if `user` may not see it."""
+    happened (never raises a `ProviderError`). Http404 if `user` may not see it.
+
+    Each attempt is one audit entry: what was asked and what came of it (`request`: the
+    web request it came from, for its address; None from code)."""
     invoice = _scoped(user, invoice)
+    asked = {"invoice": invoice.number, "amount": invoice.amount_due, "currency": invoice.currency}
+    outcome = _payment_confirm(user, invoice)
+    audit.record(
+        request if request is not None else user, AuditAction.PAYMENT,
+        connection=invoice.connection, target=invoice.number,
+        outcome=AUDIT_OUTCOMES.get(outcome.state, AuditOutcome.FAILED), message=outcome.message,
+        detail={"request": asked, "state": outcome.state, "answer": outcome.detail},
+    )  # fmt: skip
+    return outcome
+
+
+def _payment_confirm(user: Any, invoice: Invoice) -> PaymentOutcome:
     refused = _refusal(user, invoice)
     if refused is not None:
         return refused
@@ -158,7 +186,9 @@ def payment_check(*, user: Any, invoice: Invoice) -> PaymentOutcome:
     )
 
 
-def payments_confirm(*, user: Any, invoices: list[Invoice]) -> list[PaymentOutcome]:
+def payments_confirm(
+    *, user: Any, invoices: list[Invoice], request: Any = None
+) -> list[PaymentOutcome]:
     """`payment_confirm` for each invoice (at most `MAX_PER_REQUEST`; the rest are
     reported as skipped, as are those whose provider has no payment write)."""
     outcomes = []
@@ -173,7 +203,7 @@ def payments_confirm(*, user: Any, invoices: list[Invoice]) -> list[PaymentOutco
                 )
             )
             continue
-        outcomes.append(payment_confirm(user=user, invoice=invoice))
+        outcomes.append(payment_confirm(user=user, invoice=invoice, request=request))
     return outcomes
 
 

@@ -6,6 +6,9 @@ access); it holds only filters, so opening it shows each viewer the invoices the
 see and nothing more (a filter naming a connection or customer they may not see is
 refused like any other). Only the owner renames or deletes a view. Each user may pick
 one view they can see as their default: it opens at `/`.
+
+Each change is one audit entry, on no connection (a view holds filters, not invoices):
+staff see them in the log.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from .models import Access, SavedView, UserPreference
+from . import audit
+from .models import Access, AuditAction, SavedView, UserPreference
 from .selection import filter_query
 from .services import ServiceError
 
@@ -60,8 +64,15 @@ def _name(name: str) -> str:
     return name
 
 
+def _recorded(actor: Any, view: SavedView, change: str, message: str) -> None:
+    audit.record(
+        actor, AuditAction.SAVED_VIEW, target=view.name, message=message,
+        detail={"change": change, "view": view.pk, "shared": view.shared, "query": view.query},
+    )  # fmt: skip
+
+
 def saved_view_create(
-    *, user: Any, name: str, params: Any, columns: list[str], shared: bool
+    *, user: Any, name: str, params: Any, columns: list[str], shared: bool, request: Any = None
 ) -> SavedView:
     """Save the list's current filters and sort (`params`: its query) and `columns`
     (names the caller checked) under `name`. `ServiceError` for a missing or taken
@@ -75,7 +86,7 @@ def saved_view_create(
     sort = params.get("sort", "")
     try:
         with transaction.atomic():
-            return SavedView.objects.create(
+            view = SavedView.objects.create(
                 owner=user, name=name, query=query, sort=sort[:50], columns=list(columns),
                 shared=bool(shared),
             )  # fmt: skip
@@ -83,10 +94,17 @@ def saved_view_create(
         raise ServiceError(
             _("You already have a view named “%(name)s”.") % {"name": name}
         ) from None
+    _recorded(request if request is not None else user, view, "created", _("View created."))
+    return view
 
 
 def saved_view_update(
-    *, user: Any, pk: int, name: str | None = None, shared: bool | None = None
+    *,
+    user: Any,
+    pk: int,
+    name: str | None = None,
+    shared: bool | None = None,
+    request: Any = None,
 ) -> SavedView:
     """Rename a view `user` owns and/or share or unshare it (404 for anyone else's)."""
     view = saved_view_get(user=user, pk=pk, owned=True)
@@ -101,18 +119,35 @@ def saved_view_update(
         raise ServiceError(
             _("You already have a view named “%(name)s”.") % {"name": view.name}
         ) from None
+    _recorded(request if request is not None else user, view, "changed", _("View changed."))
     return view
 
 
-def saved_view_delete(*, user: Any, pk: int) -> None:
+def saved_view_delete(*, user: Any, pk: int, request: Any = None) -> None:
     """Delete a view `user` owns (404 for anyone else's); it stops being anyone's default."""
-    saved_view_get(user=user, pk=pk, owned=True).delete()
+    view = saved_view_get(user=user, pk=pk, owned=True)
+    view.delete()
+    view.pk = pk  # (delete() forgets it; the entry names the view that was)
+    _recorded(request if request is not None else user, view, "deleted", _("View deleted."))
 
 
-def default_view_set(*, user: Any, pk: int | None) -> SavedView | None:
+def default_view_set(*, user: Any, pk: int | None, request: Any = None) -> SavedView | None:
     """Make a view `user` may open their default (None: no default, `/` shows all)."""
     view = saved_view_get(user=user, pk=pk) if pk is not None else None
     UserPreference.objects.update_or_create(user=user, defaults={"default_view": view})
+    if view is not None:
+        _recorded(
+            request if request is not None else user,
+            view,
+            "made-default",
+            _("View made the default."),
+        )
+    else:
+        actor = request if request is not None else user
+        audit.record(
+            actor, AuditAction.SAVED_VIEW, message=_("No default view."),
+            detail={"change": "no-default"},
+        )  # fmt: skip
     return view
 
 

@@ -88,7 +88,7 @@ def connection_overviews(
 ) -> list[ConnectionOverview]:
     """Each connection with its latest run, its latest completed run (succeeded, or with
     problems) and (`with_counts`) its invoice count (not gone upstream), in two queries."""
-    queryset = Connection.objects.all() if connections is None else connections
+    queryset = Connection.objects.filter(archived_at=None) if connections is None else connections
     annotations: dict[str, Any] = {}
     if with_counts:
         annotations["invoice_count"] = Subquery(
@@ -121,12 +121,13 @@ def connection_overviews(
 
 
 def connections_for_user(user: Any) -> QuerySet[Connection]:
-    """The connections `user` may see: all for superusers, else those granted to them."""
+    """The connections `user` may see: all for superusers, else those granted to them;
+    never a removed (archived) one."""
     if not getattr(user, "is_authenticated", False):
         return Connection.objects.none()
     if user.is_superuser:
-        return Connection.objects.all()
-    return Connection.objects.filter(access__user=user)
+        return Connection.objects.filter(archived_at=None)
+    return Connection.objects.filter(access__user=user, archived_at=None)
 
 
 def connection_role(*, user: Any, connection: Connection) -> str | None:
@@ -162,12 +163,18 @@ def invoices_for_user(
     if not getattr(user, "is_authenticated", False):
         return queryset.none()
     if user.is_superuser:
-        return queryset
+        # Every invoice but those of removed connections (usually none: no filter at all).
+        removed = list(Connection.objects.exclude(archived_at=None).values_list("pk", flat=True))
+        return queryset.exclude(connection_id__in=removed) if removed else queryset
     # A literal id list, not a join through Access: the join hides from the planner that
     # the scope is a handful of connections, and SQLite then sorts every row of them
     # instead of walking the list's index.
     if connections is None:
-        ids = list(Access.objects.filter(user=user).values_list("connection_id", flat=True))
+        ids = list(
+            Access.objects.filter(user=user, connection__archived_at=None).values_list(
+                "connection_id", flat=True
+            )
+        )
     else:
         ids = [connection.pk for connection in connections]
     return queryset.filter(connection_id__in=ids)
@@ -194,7 +201,7 @@ def invoice_overdue_q(*, today: dt.date, connections: Iterable[Connection] | Non
     terms = (
         [(c.pk, c.payment_terms_days) for c in connections]
         if connections is not None
-        else Connection.objects.values_list("pk", "payment_terms_days")
+        else Connection.objects.filter(archived_at=None).values_list("pk", "payment_terms_days")
     )
     late = Q(pk__in=[])
     for pk, days in terms:
@@ -462,8 +469,11 @@ def connections_with_roles(*, user: Any) -> list[tuple[Connection, str]]:
     if not getattr(user, "is_authenticated", False):
         return []
     if user.is_superuser:
-        return [(c, Role.PARTNER_ADMIN) for c in Connection.objects.order_by("name")]
-    grants = Access.objects.filter(user=user).select_related("connection")
+        live = Connection.objects.filter(archived_at=None).order_by("name")
+        return [(c, Role.PARTNER_ADMIN) for c in live]
+    grants = Access.objects.filter(user=user, connection__archived_at=None).select_related(
+        "connection"
+    )
     return sorted(((a.connection, a.role) for a in grants), key=lambda pair: pair[0].name)
 
 
@@ -472,5 +482,7 @@ def connection_roles(*, user: Any) -> dict[int, str]:
     if not getattr(user, "is_authenticated", False):
         return {}
     if user.is_superuser:
-        return dict.fromkeys(Connection.objects.values_list("pk", flat=True), Role.PARTNER_ADMIN)
-    return dict(Access.objects.filter(user=user).values_list("connection_id", "role"))
+        live = Connection.objects.filter(archived_at=None).values_list("pk", flat=True)
+        return dict.fromkeys(live, Role.PARTNER_ADMIN)
+    grants = Access.objects.filter(user=user, connection__archived_at=None)
+    return dict(grants.values_list("connection_id", "role"))

@@ -4,41 +4,57 @@ and how runs get onto it (by hand, or on each connection's schedule)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django_tasks import task
 
+from billingportal.observability import current_request_id, request_id_set
+
 from .models import Connection, SyncRun
 from .sync import SyncAlreadyActive, sync_run_create, sync_run_execute, sync_runs_reap_stale
 
 
 @task()
-def sync_connection_task(run_id: int) -> dict[str, object]:
-    """Execute one queued sync run; the outcome is recorded on the run itself."""
-    run = SyncRun.objects.select_related("connection").get(pk=run_id)
-    run = sync_run_execute(run=run)
+def sync_connection_task(run_id: int, request_id: str | None = None) -> dict[str, object]:
+    """Execute one queued sync run; the outcome is recorded on the run itself. Its log
+    lines (and its provider calls') carry the id of the request that queued it."""
+    with request_id_set(request_id):
+        run = SyncRun.objects.select_related("connection").get(pk=run_id)
+        run = sync_run_execute(run=run)
     return {"run": run.pk, "state": run.state, "error": run.error}
 
 
-def sync_enqueue(*, connection: Connection, trigger: str = "manual") -> SyncRun:
+def sync_enqueue(
+    *, connection: Connection, trigger: str = "manual", requested_by: Any = None
+) -> SyncRun:
     """Queue a run and hand it to the background task queue (after the commit);
-    `SyncAlreadyActive` if one is queued or running."""
-    run = sync_run_create(connection=connection, trigger=trigger)
-    transaction.on_commit(lambda: sync_connection_task.enqueue(run.pk))
+    `SyncAlreadyActive` if one is queued or running (`requested_by`: the person who
+    asked, shown in the connection's history)."""
+    run = sync_run_create(connection=connection, trigger=trigger, requested_by=requested_by)
+    request_id = current_request_id()
+    transaction.on_commit(
+        lambda: sync_connection_task.enqueue(
+            run.pk, request_id=None if request_id == "-" else request_id
+        )
+    )
     return run
 
 
 def sync_schedule_due(*, now: dt.datetime | None = None) -> list[SyncRun]:
     """Queue a run for every connection whose last run is older than its interval.
 
-    Connections with a run queued or running are skipped, so runs never pile up.
+    Connections with a run queued or running are skipped, so runs never pile up; so are
+    paused ones (a person can still sync them by hand) and removed ones.
     """
     now = now or timezone.now()
     sync_runs_reap_stale()
     queued = []
-    connections = Connection.objects.filter(sync_interval_minutes__gt=0).annotate(
+    connections = Connection.objects.filter(
+        sync_interval_minutes__gt=0, paused=False, archived_at=None
+    ).annotate(
         last_queued=Max("sync_runs__queued_at"),
     )
     for connection in connections:

@@ -9,10 +9,17 @@
 """
 
 from .execute import connection_sync, sync_run_execute
-from .runs import SyncAlreadyActive, sync_run_claim, sync_run_create, sync_runs_reap_stale
+from .runs import (
+    ConnectionRemoved,
+    SyncAlreadyActive,
+    sync_run_claim,
+    sync_run_create,
+    sync_runs_reap_stale,
+)
 from .write import connection_data_changed, database_statistics_refresh
 
 __all__ = [
+    "ConnectionRemoved",
     "SyncAlreadyActive",
     "connection_data_changed",
     "connection_sync",

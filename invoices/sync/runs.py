@@ -41,6 +41,10 @@ class SyncAlreadyActive(Exception):
         self.run = run
 
 
+class ConnectionRemoved(Exception):
+    """The connection was removed (archived): no sync of it starts."""
+
+
 class LeaseLost(Exception):
     """This run was reaped by another process (its lease had expired): stop, write nothing."""
 
@@ -67,13 +71,21 @@ def sync_runs_reap_stale(*, connection: Connection | None = None) -> int:
     )
 
 
-def sync_run_create(*, connection: Connection, trigger: str = "manual") -> SyncRun:
-    """Queue a run for `connection`, or raise `SyncAlreadyActive` (naming the run that is)."""
+def sync_run_create(
+    *, connection: Connection, trigger: str = "manual", requested_by: Any = None
+) -> SyncRun:
+    """Queue a run for `connection`, or raise `SyncAlreadyActive` (naming the run that is);
+    `ConnectionRemoved` for a removed (archived) connection: it is never synced."""
+    if connection.archived_at is not None:
+        raise ConnectionRemoved(f"{connection.name} was removed; it is not synced")
     sync_runs_reap_stale(connection=connection)
     try:
         with transaction.atomic():
             return SyncRun.objects.create(
-                connection=connection, trigger=trigger, state=SyncState.QUEUED
+                connection=connection,
+                trigger=trigger,
+                requested_by=requested_by,
+                state=SyncState.QUEUED,
             )
     except IntegrityError:
         active = (

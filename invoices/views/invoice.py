@@ -22,10 +22,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .. import audit
 from ..documents import invoice_pdf_get, pdf_filename, pdf_unavailable_reason
 from ..explain import provider_error_words
 from ..live import connection_live_features, connection_provider_label
-from ..models import InvoiceStatus, PaymentConfirmation, Role
+from ..models import AuditAction, AuditOutcome, InvoiceStatus, PaymentConfirmation, Role
 from ..notes import invoice_note_add, invoice_note_delete, invoice_notes
 from ..payments import CONFIRMING_ROLES, payment_check, payment_confirm, payment_unavailable_reason
 from ..providers import ProviderError
@@ -112,6 +113,7 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     reason = pdf_unavailable_reason(invoice)
     detail = ""
     status = 200  # no document offered: a page saying so
+    outcome = AuditOutcome.REFUSED
     if reason is None:
         try:
             document = invoice_pdf_get(user=request.user, invoice=invoice)
@@ -119,15 +121,18 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             label = connection_provider_label(invoice.connection)
             reason = provider_error_words(exc, label=label)
             status = 502
+            outcome = AuditOutcome.FAILED
             if connection_role(user=request.user, connection=invoice.connection) == (
                 Role.PARTNER_ADMIN
             ):
                 detail = str(exc)
         else:
+            _pdf_recorded(request, invoice, AuditOutcome.OK, size=len(document))
             response = HttpResponse(document, content_type="application/pdf")
             response["Content-Disposition"] = f'attachment; filename="{pdf_filename(invoice)}"'
             response["Content-Length"] = str(len(document))
             return response
+    _pdf_recorded(request, invoice, outcome, message=reason)
     context = _context(request, invoice, pdf_error=reason, pdf_error_detail=detail)
     return render(
         request,
@@ -135,6 +140,15 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         {**context, "fragment": "invoices/partials/invoice_panel.html"},
         status=status,
     )
+
+
+def _pdf_recorded(
+    request: HttpRequest, invoice: Any, outcome: str, *, message: str = "", size: int = 0
+) -> None:
+    audit.record(
+        request, AuditAction.PDF, connection=invoice.connection, target=invoice.number,
+        outcome=outcome, message=message, detail={"format": "pdf", "bytes": size},
+    )  # fmt: skip
 
 
 @login_required
@@ -148,7 +162,7 @@ def invoice_confirm_payment(request: HttpRequest, pk: int) -> HttpResponse:
         return _render(
             request, "invoices/partials/payment_confirm.html", _context(request, invoice)
         )
-    outcome = payment_confirm(user=request.user, invoice=invoice)
+    outcome = payment_confirm(user=request.user, invoice=invoice, request=request)
     return _outcome(request, outcome)
 
 
@@ -193,6 +207,7 @@ def invoice_note_create(request: HttpRequest, pk: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
                 follow_up_on=form.cleaned_data["follow_up_on"],
                 today=timezone.localdate(),
+                request=request,
             )
         except ServiceError as exc:
             form.add_error("text", str(exc))
@@ -213,7 +228,7 @@ def invoice_note_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def invoice_note_remove(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
     invoice = _invoice(request, pk)
-    invoice_note_delete(user=request.user, invoice=invoice, note_id=note_pk)
+    invoice_note_delete(user=request.user, invoice=invoice, note_id=note_pk, request=request)
     context = _context(request, invoice, note_message=_("Note deleted."))
     response = _render(request, "invoices/partials/invoice_panel.html", context)
     response["HX-Trigger"] = "invoices-changed"

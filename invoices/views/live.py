@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .. import audit
 from ..explain import provider_error_words
 from ..live import (
     account_billing_details_get,
@@ -26,7 +27,7 @@ from ..live import (
     connection_provider_label,
     invoice_public_link_get,
 )
-from ..models import Role
+from ..models import AuditAction, AuditOutcome, Role
 from ..providers import ProviderError, ProviderNotSupported
 from ..selectors import account_get, account_summary, connection_role, invoice_get
 
@@ -61,10 +62,26 @@ def invoice_public_link(request: HttpRequest, pk: int) -> HttpResponse:
         "title": _("Public link · invoice %(number)s") % {"number": invoice.number},
     }
     try:
-        context["link"] = invoice_public_link_get(user=request.user, invoice=invoice)
+        context["link"] = link = invoice_public_link_get(user=request.user, invoice=invoice)
     except ProviderError as exc:
         context.update(_error_context(request, invoice.connection, exc))
+        outcome = AuditOutcome.REFUSED if context["not_supported"] else AuditOutcome.FAILED
+        _public_link_recorded(request, invoice, outcome, message=context["error"])
+    else:
+        _public_link_recorded(request, invoice, AuditOutcome.OK, expires_at=link.expires_at)
     return _render(request, "invoices/partials/public_link.html", context)
+
+
+def _public_link_recorded(
+    request: HttpRequest, invoice: Any, outcome: str, *, message: str = "", expires_at: Any = None
+) -> None:
+    # Which invoice's link was revealed, and until when it works: never the link itself
+    # (it opens the invoice to anyone who holds it).
+    audit.record(
+        request, AuditAction.PUBLIC_LINK, connection=invoice.connection, target=invoice.number,
+        outcome=outcome, message=message,
+        detail={"expires_at": expires_at.isoformat() if expires_at else None},
+    )  # fmt: skip
 
 
 @login_required

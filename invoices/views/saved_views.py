@@ -40,6 +40,7 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
             params=params,
             columns=list(visible_columns(request.user)),
             shared=request.POST.get("shared") == "on",
+            request=request,
         )
     except ServiceError as exc:
         messages.error(request, str(exc))
@@ -64,6 +65,7 @@ def saved_view_change(request: HttpRequest, pk: int) -> HttpResponse:
             pk=pk,
             name=request.POST.get("name") if "name" in request.POST else None,
             shared=None if shared is None else shared == "on",
+            request=request,
         )
     except ServiceError as exc:
         messages.error(request, str(exc))
@@ -78,7 +80,7 @@ def saved_view_change(request: HttpRequest, pk: int) -> HttpResponse:
 def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
     view = saved_view_get(user=request.user, pk=pk, owned=True)
     name = view.name
-    saved_view_delete(user=request.user, pk=pk)
+    saved_view_delete(user=request.user, pk=pk, request=request)
     messages.success(request, _("View “%(name)s” deleted.") % {"name": name})
     return _list()
 
@@ -89,7 +91,7 @@ def saved_view_default(request: HttpRequest) -> HttpResponse:
     """Make a view the one `/` opens (`view` empty: none)."""
     raw = request.POST.get("view", "")
     pk = int(raw) if raw.isdigit() else None
-    view = default_view_set(user=request.user, pk=pk)
+    view = default_view_set(user=request.user, pk=pk, request=request)
     if view is None:
         messages.success(request, _("The list opens with all invoices."))
         return _list()

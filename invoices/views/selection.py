@@ -42,6 +42,7 @@ from ..payments import MAX_PER_REQUEST as MAX_PAYMENTS
 from ..payments import payments_confirm
 from ..selection import (
     MAX_PICKED,
+    Selection,
     selection_change,
     selection_get,
 )
@@ -131,7 +132,10 @@ def selection_act(request: HttpRequest) -> HttpResponse:
     invoices = selected_queryset(request, selection)
     if action in ("csv", "xlsx"):
         table = InvoiceTable(invoices, today=timezone.localdate(), live={})
-        return export_response(request, table.data.data, action, name="selected-invoices")
+        return export_response(
+            request, table.data.data, action, name="selected-invoices",
+            asked={"selection": _described(selection)},
+        )  # fmt: skip
     if action == "zip":
         chosen = list(invoices[: documents.MAX_ZIP_PDFS + 1])
         if len(chosen) > documents.MAX_ZIP_PDFS:
@@ -140,7 +144,7 @@ def selection_act(request: HttpRequest) -> HttpResponse:
                 error=_("A ZIP holds at most %(count)d PDFs. Select fewer invoices, or "
                         "download them in parts.") % {"count": documents.MAX_ZIP_PDFS},
             )  # fmt: skip
-        stream = documents.invoice_pdfs_zip(user=request.user, invoices=chosen)
+        stream = documents.invoice_pdfs_zip(user=request.user, invoices=chosen, request=request)
         response = StreamingHttpResponse(stream, content_type="application/zip")
         name = documents.zip_filename(timezone.localdate())
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -155,7 +159,7 @@ def selection_act(request: HttpRequest) -> HttpResponse:
             )  # fmt: skip
         if request.POST.get("confirmed") != "yes":
             return _report(request, action, back, confirm=chosen)
-        outcomes = payments_confirm(user=request.user, invoices=chosen)
+        outcomes = payments_confirm(user=request.user, invoices=chosen, request=request)
         return _report(request, action, back, outcomes=outcomes)
     if action == "accounting":
         fmt = request.POST.get("format", "csv")
@@ -170,7 +174,7 @@ def selection_act(request: HttpRequest) -> HttpResponse:
             )  # fmt: skip
         if request.POST.get("confirmed") != "yes":
             return _report(request, action, back, confirm=chosen, fmt=fmt)
-        report = accounting_export(user=request.user, invoices=chosen, fmt=fmt)
+        report = accounting_export(user=request.user, invoices=chosen, fmt=fmt, request=request)
         return _report(request, action, back, accounting=report)
     # a note on all of them: first the form, then the note
     if "text" not in request.POST:
@@ -186,10 +190,22 @@ def selection_act(request: HttpRequest) -> HttpResponse:
             follow_up_on=form.cleaned_data["follow_up_on"],
             today=timezone.localdate(),
             limit=MAX_NOTES,
+            request=request,
         )
     except ServiceError as exc:
         return _report(request, action, back, error=str(exc), status=400)
     return _report(request, action, back, notes_added=added)
+
+
+def _described(selection: Selection) -> dict[str, Any]:
+    """What a selection holds, for the audit trail: ticked rows, or the filters of "all
+    that match" minus the unticked ones."""
+    if selection.query is not None:
+        return {
+            "all_matching": dict(QueryDict(selection.query).lists()),
+            "unticked": len(selection.excluded),
+        }
+    return {"ticked": len(selection.picked)}
 
 
 def _report(

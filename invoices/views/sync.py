@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ..models import Role
+from .. import audit
+from ..models import AuditAction, AuditOutcome, Role
 from ..selectors import connection_get, connection_overviews, connection_role, connections_for_user
 from ..sync import SyncAlreadyActive
 from ..tasks import sync_enqueue
@@ -41,12 +42,19 @@ def connection_sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     if connection_role(user=request.user, connection=connection) != Role.PARTNER_ADMIN:
         raise PermissionDenied(_("Only partner admins can start a sync."))
     message = _("Sync of %(connection)s queued.") % {"connection": connection.name}
+    outcome, detail = AuditOutcome.OK, {}
     try:
-        sync_enqueue(connection=connection, trigger="dashboard")
+        run = sync_enqueue(connection=connection, trigger="dashboard", requested_by=request.user)
+        detail = {"run": run.pk}
     except SyncAlreadyActive:
         message = _("A sync of %(connection)s is already running.") % {
             "connection": connection.name
         }
+        outcome = AuditOutcome.REFUSED
+    audit.record(
+        request, AuditAction.SYNC, connection=connection, target=connection.name,
+        outcome=outcome, message=message, detail=detail,
+    )  # fmt: skip
     if not request.htmx:  # a plain form post: back to the list (post/redirect/get)
         messages.info(request, message)
         return redirect("invoices:invoice_list")

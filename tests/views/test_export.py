@@ -302,7 +302,7 @@ def test_a_csv_that_fails_part_way_says_so_and_aborts(as_finance: Client, monkey
 def test_an_xlsx_that_cannot_be_made_is_an_error_page(as_finance: Client, monkeypatch):
     from invoices.views import export
 
-    def broken(invoices):
+    def broken(invoices, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(export, "xlsx_file", broken)

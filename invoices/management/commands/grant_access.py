@@ -1,12 +1,17 @@
-"""`manage.py grant_access --user U --connection NAME --role finance|partner-admin`."""
+"""`manage.py grant_access --user U --connection NAME --role finance|partner-admin`.
+
+The same service as the team page (`access_grant`), acting as an administrator: the
+user is found by username or e-mail address, and a connection keeps its last partner
+admin."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
-from invoices.models import Role
+from invoices.models import Connection, Role
 from invoices.services import ServiceError, access_grant
 
 
@@ -19,14 +24,18 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=Role.values)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        connection = Connection.objects.filter(name=options["connection"]).first()
+        if connection is None:
+            raise CommandError(
+                _("no connection named '%(name)s'") % {"name": options["connection"]}
+            )
         try:
-            access = access_grant(
-                username=options["user"],
-                connection_name=options["connection"],
-                role=options["role"],
+            change = access_grant(
+                by=None, connection=connection, user=options["user"], role=options["role"]
             )
         except ServiceError as exc:
             raise CommandError(str(exc)) from None
+        access = change.access
         self.stdout.write(
             f"{access.user} is now {access.get_role_display().lower()} on '{access.connection}'."
         )

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--connection", help="connection name (default: all)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connections = Connection.objects.all()
+        connections = Connection.objects.filter(archived_at=None)  # removed: never synced
         if options["connection"]:
             connections = connections.filter(name=options["connection"])
             if not connections:
