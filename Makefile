@@ -9,7 +9,7 @@ SANDBOX_PORT ?= 8001
 # into .secret_key); production sets DEBUG=0 and a real SECRET_KEY.
 export DEBUG ?= 1
 
-.PHONY: install run test test-postgres lint format messages bench chromium clean
+.PHONY: install run prod test test-postgres lint format messages bench chromium clean lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python manage.py demo --port $(PORT) --sandbox-port $(SANDBOX_PORT)
+
+# The production-shaped stack against the machine's PostgreSQL and Redis (README,
+# "Several machines"): bin/prod, which execs honcho on the Procfile, DEBUG off.
+prod: install
+	DEBUG=0 bin/prod
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -61,7 +61,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything logged while answering carries the request's id.
+    "billingportal.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # HTML, fragments and exports compressed for browsers that accept it. Django's own
+    # BREACH mitigations hold: a masked CSRF token per response and random padding in
+    # the gzip header (Django 4.2+, "Heal The Breach"); no secret is echoed in a page.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the picker's cookie (`set_language`, at /i18n/), else the browser's
     # Accept-Language, else LANGUAGE_CODE.
@@ -80,9 +86,11 @@ MIDDLEWARE = [
 ]
 
 if not DEBUG:
-    # Production serves its collected static files itself (no CDN, no extra server);
+    # Production serves its collected static files itself (no CDN, no extra server),
+    # compressed ahead of time with gzip and brotli (`collectstatic`, the Brotli package);
     # in development runserver's staticfiles handler does it.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")  # fmt: skip
 
 ROOT_URLCONF = "billingportal.urls"
 WSGI_APPLICATION = "billingportal.wsgi.application"
@@ -187,6 +195,8 @@ STORAGES = {
 # SECURE_SSL_REDIRECT=0 is for running behind a proxy that terminates TLS elsewhere.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # A load balancer's health checks come over plain HTTP, from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -214,25 +224,50 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Logs: one JSON object per line in production (LOG_FORMAT=json, the default with DEBUG
+# off), plain text in development; every line names its request (`request_id`).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "billingportal.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django-axes reports every sign-in failure at INFO; lock-outs come at WARNING.
     "loggers": {"urllib3": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
-# E-mail (password resets). EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587;
-# without it, mail is written to the console (development: `make run` shows the reset link).
+# E-mail (password resets, invitations). EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587;
+# without it, mail is written to the console (development: `make run` shows the link).
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))  # EMAIL_BACKEND, _HOST…
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billingportal <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long a password-reset or invitation link works (seconds; Django's default, 3 days).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 
-# Fernet keys for connection credentials (first encrypts; all decrypt). Default: derived
-# from SECRET_KEY.
+# Fernet keys for connection credentials (first encrypts; all decrypt; rotation in the
+# README). Required in production: a key derived from SECRET_KEY would tie the stored
+# credentials to it (rotating SECRET_KEY would lose them). Development derives one.
 CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
+if not DEBUG and not CREDENTIALS_KEYS:
+    raise ImproperlyConfigured(
+        "CREDENTIALS_KEYS is not set. Set it in the environment to one or more Fernet keys "
+        "(`make prod` generates one; the README shows how to make and rotate them)."
+    )
 
 # Background jobs: django-tasks with its database backend (workers: `manage.py db_worker`).
 TASKS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,9 @@ class DemoLogin:
 
 
 def _logins_file() -> Path:
-    path = Path(settings.BASE_DIR) / "var" / "demo-logins.json"
+    # DEMO_LOGINS_FILE: elsewhere (a test's demo must not overwrite the developer's).
+    default = Path(settings.BASE_DIR) / "var" / "demo-logins.json"
+    path = Path(os.environ.get("DEMO_LOGINS_FILE") or default)
     path.parent.mkdir(exist_ok=True)
     return path
 
@@ -82,7 +85,8 @@ def demo_setup(*, app: SandboxApp, sandbox_url: str) -> list[DemoLogin]:
     path.chmod(0o600)
 
     for connection in connections:
-        if not SyncRun.objects.filter(connection=connection).exists():
+        removed = connection.archived_at is not None  # removed in the app: left alone
+        if not removed and not SyncRun.objects.filter(connection=connection).exists():
             with contextlib.suppress(SyncAlreadyActive):
                 sync_enqueue(connection=connection, trigger="demo")
     return logins

@@ -23,10 +23,21 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY is not set" in result.stderr
 
 
+PRODUCTION_KEY = "x" * 30 + "-a-long-random-production-key-" + "y" * 20
+FERNET_KEY = "hGn5hV9oMCc0QX0lHmP8Vn1ZCwJvXrHk9G8yYQ6m3lE="
+
+
+def test_production_refuses_to_start_without_credentials_keys():
+    result = manage("check", DEBUG="0", SECRET_KEY=PRODUCTION_KEY, CREDENTIALS_KEYS="")
+
+    assert result.returncode != 0
+    assert "CREDENTIALS_KEYS is not set" in result.stderr
+
+
 def test_the_deploy_check_is_clean_in_production():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="0", SECRET_KEY="x" * 30 + "-a-long-random-production-key-" + "y" * 20,
+        DEBUG="0", SECRET_KEY=PRODUCTION_KEY, CREDENTIALS_KEYS=FERNET_KEY,
         ALLOWED_HOSTS="billing.example.com",
     )  # fmt: skip
 

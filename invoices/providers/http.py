@@ -40,6 +40,8 @@ from .errors import (
 )
 
 logger = logging.getLogger(__name__)
+# Every call to a provider, one line each (LOG_LEVEL=INFO shows them).
+call_logger = logging.getLogger("invoices.providers.calls")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -308,6 +310,7 @@ class HttpClient:
             if self.token_cache is not None:
                 token = self.token_cache.get()
                 request_headers["Authorization"] = f"Bearer {token}"
+            started = time.perf_counter()
             try:
                 response = self.session.request(
                     method,
@@ -321,8 +324,10 @@ class HttpClient:
                     stream=stream,
                 )
             except requests.TooManyRedirects as exc:
+                self._log_call(method, url, None, started)
                 raise ProviderBadPayload(f"{where}: too many redirects") from exc
             except TRANSIENT_ERRORS as exc:
+                self._log_call(method, url, None, started)
                 if isinstance(exc, requests.Timeout):
                     kind = "timed out"
                 elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
@@ -338,6 +343,7 @@ class HttpClient:
                 raise ProviderError(f"{where}: request failed ({exc.__class__.__name__})") from exc
 
             status = response.status_code
+            self._log_call(method, url, status, started)
             if (ok or _default_ok(allow_redirects))(response):
                 return response
             if status == 401 and token is not None and not reauthenticated:
@@ -353,6 +359,28 @@ class HttpClient:
                     response.close()
                     continue
             raise self._error_for(response, where, self._redactor_for(request_headers, token, data))
+
+    def _log_call(self, method: str, url: str, status: int | None, started: float) -> None:
+        """One line per call: method, host, path, status, duration. Never the query string
+        (it may carry a key) or any header; the line carries the request id of whoever
+        caused the call (billingportal/observability.py)."""
+        parts = urlsplit(url)
+        call_logger.info(
+            "%s %s %s %s %.0fms",
+            method,
+            parts.hostname or "",
+            parts.path,
+            status if status is not None else "no answer",
+            (time.perf_counter() - started) * 1000,
+            extra={
+                "provider": self.provider,
+                "method": method,
+                "host": parts.hostname or "",
+                "path": parts.path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
 
     def _redactor_for(self, headers: Mapping[str, str], token: str | None, data: Any) -> Redactor:
         """The client's redactor, plus what this request carried."""

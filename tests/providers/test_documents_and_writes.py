@@ -4,6 +4,7 @@ its PDF (checked, capped), a payment confirmed, an accounting export, against th
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -189,3 +190,25 @@ def test_only_acronis_can_confirm_payments(server, app, fast_http):
             with pytest.raises(ProviderNotSupported):
                 client.confirm_payment(_first(client))
     assert AcronisClient.payments_unsupported is None
+
+
+# -- every call logged, nothing secret in the line --------------------------------------
+
+
+def test_every_provider_call_is_logged_with_method_host_path_status_and_duration(
+    acronis, app, caplog
+):
+    with caplog.at_level(logging.INFO, logger="invoices.providers.calls"):
+        acronis.invoice_overview(page=1, page_size=3)
+
+    calls = [r for r in caplog.records if r.name == "invoices.providers.calls"]
+    assert calls, "no provider call was logged"
+    overview = next(r for r in calls if r.path.endswith("/InvoiceOverview"))
+    assert (overview.method, overview.host, overview.status) == ("GET", "127.0.0.1", 200)
+    assert overview.duration_ms >= 0 and overview.provider == "acronis"
+    _config, credentials = app.acronis.connection("http://x")
+    for record in calls:
+        line = record.getMessage()
+        assert "?" not in line  # never the query string
+        for secret in credentials.values():
+            assert secret not in line and secret not in str(record.__dict__)

@@ -2,12 +2,16 @@
 
 Starts the sandbox APIs (in this process), sets up demo connections and logins,
 starts a task worker and the sync scheduler as child processes, then serves the
-dashboard. Ctrl-C stops all of it.
+dashboard. Ctrl-C stops all of it, and so does ending this process by PID (SIGTERM):
+the children are stopped and waited for. Should this process die without a chance
+to clean up (SIGKILL), the kernel ends the children too (Linux: PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -36,9 +40,14 @@ class Command(BaseCommand):
         sandbox = SandboxServer(app, options["host"], options["sandbox_port"]).start()
         logins = demo_setup(app=app, sandbox_url=sandbox.url)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # SIGTERM (a process manager, `kill PID`) ends the server the way Ctrl-C does, so
+        # that the `finally` below stops the children; and this process gets SIGTERM
+        # when the one that started it ends (make does not pass signals on).
+        signal.signal(signal.SIGTERM, _interrupt)
+        _end_with_parent()
         children = [
-            subprocess.Popen([*manage, "db_worker", "--interval", "1"]),  # noqa: S603
-            subprocess.Popen([*manage, "schedule_syncs", "--loop", "--every", "60"]),  # noqa: S603
+            _child([*manage, "db_worker", "--interval", "1"]),
+            _child([*manage, "schedule_syncs", "--loop", "--every", "60"]),
         ]
         url = f"http://{options['host']}:{options['port']}/"
         lines = [
@@ -61,3 +70,23 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
             sandbox.stop()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _child(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, preexec_fn=_end_with_parent)  # noqa: S603
+
+
+def _end_with_parent() -> None:
+    """In the child, before it runs: have the kernel send it SIGTERM when its parent
+    dies, however it dies (Linux only; elsewhere a no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
