@@ -282,6 +282,9 @@ SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default
 # works; one whose lease is this old is taken as dead (its process was killed) and the
 # next run of the connection takes over (see invoices/sync/runs.py).
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=20)
+# A queued run no worker took for this long lost its task: it is failed, so that it no
+# longer blocks the connection's next syncs.
+SYNC_QUEUED_MAX_HOURS = env.int("SYNC_QUEUED_MAX_HOURS", default=6)
 
 # Provider HTTP behaviour (see invoices/providers/http.py).
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.0)

@@ -73,8 +73,12 @@ def demo_setup(*, app: SandboxApp, sandbox_url: str) -> list[DemoLogin]:
         password = stored.get(username) or secrets.token_urlsafe(9)
         stored[username] = password
         user, created = user_model.objects.get_or_create(username=username)
-        if created or not user.check_password(password):
+        # The partner admin is also staff, so the demo can add connections in the app
+        # (staff only; no Django admin rights come with it).
+        staff = role == Role.PARTNER_ADMIN
+        if created or not user.check_password(password) or user.is_staff != staff:
             user.set_password(password)
+            user.is_staff = staff
             user.save()
         for connection in granted:
             Access.objects.update_or_create(

@@ -14,7 +14,13 @@ from django_tasks import task
 from billingportal.observability import current_request_id, request_id_set
 
 from .models import Connection, SyncRun
-from .sync import SyncAlreadyActive, sync_run_create, sync_run_execute, sync_runs_reap_stale
+from .sync import (
+    SyncAlreadyActive,
+    sync_run_create,
+    sync_run_execute,
+    sync_run_fail_unstarted,
+    sync_runs_reap_stale,
+)
 
 
 @task()
@@ -22,8 +28,15 @@ def sync_connection_task(run_id: int, request_id: str | None = None) -> dict[str
     """Execute one queued sync run; the outcome is recorded on the run itself. Its log
     lines (and its provider calls') carry the id of the request that queued it."""
     with request_id_set(request_id):
-        run = SyncRun.objects.select_related("connection").get(pk=run_id)
-        run = sync_run_execute(run=run)
+        try:
+            run = SyncRun.objects.select_related("connection").get(pk=run_id)
+            run = sync_run_execute(run=run)
+        except Exception:
+            # Failing before the run was started (a worker on older code, a database
+            # hiccup) must not leave it queued: a queued run blocks every later sync
+            # of its connection. A started run records its own failure.
+            sync_run_fail_unstarted(run_id)
+            raise
     return {"run": run.pk, "state": run.state, "error": run.error}
 
 

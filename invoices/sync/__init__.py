@@ -14,6 +14,7 @@ from .runs import (
     SyncAlreadyActive,
     sync_run_claim,
     sync_run_create,
+    sync_run_fail_unstarted,
     sync_runs_reap_stale,
 )
 from .write import connection_data_changed, database_statistics_refresh
@@ -27,5 +28,6 @@ __all__ = [
     "sync_run_claim",
     "sync_run_create",
     "sync_run_execute",
+    "sync_run_fail_unstarted",
     "sync_runs_reap_stale",
 ]

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,19 +56,35 @@ def heartbeat_seconds() -> float:
 
 
 def sync_runs_reap_stale(*, connection: Connection | None = None) -> int:
-    """Fail running runs whose lease expired (their worker is gone).
-
-    Queued runs are left alone: a worker will claim them (or `sync_invoices` does).
-    """
-    cutoff = timezone.now() - dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-    runs = SyncRun.objects.filter(state=SyncState.RUNNING, heartbeat_at__lt=cutoff)
+    """Fail running runs whose lease expired (their worker is gone), and queued runs no
+    worker took for `SYNC_QUEUED_MAX_HOURS` (their task was lost: a queued run blocks
+    every later sync of its connection). Queued runs younger than that are left alone:
+    a worker will claim them (or `sync_invoices` does)."""
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    queued_cutoff = now - dt.timedelta(hours=settings.SYNC_QUEUED_MAX_HOURS)
+    runs = SyncRun.objects.filter(
+        Q(state=SyncState.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(state=SyncState.QUEUED, queued_at__lt=queued_cutoff)
+    )
     if connection is not None:
         runs = runs.filter(connection=connection)
     return runs.update(
         state=SyncState.FAILED,
-        finished_at=timezone.now(),
+        finished_at=now,
         error=_("The sync stopped responding (its worker was lost); the next run starts over."),
         error_kind="lost",
+    )
+
+
+def sync_run_fail_unstarted(run_id: int) -> int:
+    """The task of a queued run failed before the run started: fail the run (1), unless
+    it is no longer queued (0)."""
+    return SyncRun.objects.filter(pk=run_id, state=SyncState.QUEUED).update(
+        state=SyncState.FAILED,
+        finished_at=timezone.now(),
+        error=_("The sync could not start (an internal error); the next run starts over."),
+        error_kind="internal",
     )
 
 

@@ -197,6 +197,41 @@ def test_a_run_whose_worker_died_is_reaped(connection, settings):
     assert run.state == SyncState.SUCCEEDED
 
 
+def test_a_queued_run_whose_task_was_lost_no_longer_blocks_the_connection(connection, settings):
+    from django.utils import timezone
+
+    settings.SYNC_QUEUED_MAX_HOURS = 6
+    lost = sync_run_create(connection=connection)
+    SyncRun.objects.filter(pk=lost.pk).update(queued_at=timezone.now() - dt.timedelta(hours=7))
+    waiting = Connection.objects.create(provider="acronis", name="B", config={})
+    young = sync_run_create(connection=waiting)  # queued an hour ago: a worker will come
+
+    run = sync(connection, [[invoice(1)]])
+
+    lost.refresh_from_db()
+    assert (lost.state, lost.error_kind) == (SyncState.FAILED, "lost")
+    assert run.state == SyncState.SUCCEEDED
+    young.refresh_from_db()
+    assert young.state == SyncState.QUEUED
+
+
+def test_a_task_that_fails_before_its_run_starts_fails_the_run(connection, monkeypatch):
+    from invoices import tasks
+
+    def broken(*, run):
+        raise RuntimeError("a worker on older code")
+
+    monkeypatch.setattr(tasks, "sync_run_execute", broken)
+    run = sync_run_create(connection=connection)
+
+    with pytest.raises(RuntimeError):
+        tasks.sync_connection_task.call(run.pk)
+
+    run.refresh_from_db()
+    assert (run.state, run.error_kind) == (SyncState.FAILED, "internal")
+    assert sync_run_create(connection=connection).state == SyncState.QUEUED  # not blocked
+
+
 def test_progress_is_recorded_with_each_write(connection, monkeypatch):
     monkeypatch.setattr(pull_module, "WRITE_INVOICES", 6)
     seen = []
