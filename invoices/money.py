@@ -8,6 +8,7 @@ once here; exports carry the stored value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale, UnknownLocaleError
@@ -24,11 +25,25 @@ from django.utils import timezone, translation
 
 def current_locale() -> Locale:
     """The Babel locale of the active language ("nl" -> Dutch formats)."""
-    code = translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
+    return _locale(translation.get_language() or settings.LANGUAGE_CODE)
+
+
+@functools.lru_cache(maxsize=32)
+def _locale(language: str) -> Locale:
+    # Parsed once per language: a page formats hundreds of amounts and dates.
     try:
-        return Locale.parse(code)
+        return Locale.parse(translation.to_locale(language))
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en_US")
+
+
+@functools.lru_cache(maxsize=256)
+def _quantum(currency: str) -> tuple[Decimal, bool]:
+    """The currency's minor unit (Decimal("0.01")), and whether Babel knows it."""
+    try:
+        return Decimal(1).scaleb(-get_currency_precision(currency)), True
+    except (UnknownCurrencyError, ValueError):
+        return Decimal("0.01"), False
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -36,15 +51,12 @@ def money(amount: Decimal | None, currency: str) -> str:
     rounded half away from zero (10.0050 GBP is £10.01), never mixed with another."""
     if amount is None:
         return ""
-    try:
-        digits = get_currency_precision(currency)
-    except (UnknownCurrencyError, ValueError):
-        digits = 2
-    rounded = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    quantum, _known = _quantum(currency)
+    rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
     try:
         return format_currency(rounded, currency, locale=current_locale())
     except (UnknownCurrencyError, ValueError):
-        return f"{rounded:,.{digits}f} {currency}"
+        return f"{rounded:,.{-quantum.as_tuple().exponent}f} {currency}"
 
 
 def number(value: int | Decimal | None) -> str:

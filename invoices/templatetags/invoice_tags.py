@@ -51,3 +51,11 @@ def duration(length: dt.timedelta) -> str:
     """A length of time in words, in the active language ("15 minutes")."""
     now = dt.datetime.now(dt.UTC)
     return timesince(now - length, now)
+
+
+@register.simple_tag(takes_context=True)
+def invoice_row(context, table, invoice):
+    """One row of the invoice list (invoices/rows.py)."""
+    from ..rows import invoice_row as render
+
+    return render(table, invoice, context.get("request"))
