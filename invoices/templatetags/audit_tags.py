@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from ..audit_log import audit_log_allowed
+from ..models import Role
 
 register = template.Library()
 
@@ -19,6 +19,13 @@ def audit_detail(detail: Any) -> str:
 
 
 @register.simple_tag
-def may_see_audit_log(user: Any) -> bool:
-    """For the top bar's link: staff, or a partner admin of some connection."""
-    return audit_log_allowed(user)
+def nav_links(user: Any) -> dict[str, bool]:
+    """Which of the top bar's links `user` gets, from one query for both (every page
+    shows the bar): Connections for staff and anyone with a role; the audit log for
+    staff and partner admins (of any connection, removed ones too: their log stays)."""
+    staff = bool(user.is_staff or user.is_superuser)
+    roles = set() if staff else set(user.invoice_access.values_list("role", flat=True).distinct())
+    return {
+        "connections": staff or bool(roles),
+        "audit_log": staff or Role.PARTNER_ADMIN in roles,
+    }
