@@ -39,10 +39,15 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
+def _given_or_new(value: str | None) -> str:
+    """`value` if it is a sane id (a proxy's, a queued task's), else a new one."""
+    return value if value and _SANE_ID.match(value) else uuid.uuid4().hex
+
+
 @contextmanager
 def request_id_set(value: str | None) -> Iterator[str]:
     """Within the block, log lines carry `value` (a task running for a request)."""
-    token = _request_id.set(value if value and _SANE_ID.match(value) else uuid.uuid4().hex)
+    token = _request_id.set(_given_or_new(value))
     try:
         yield _request_id.get()
     finally:
@@ -58,8 +63,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.headers.get("X-Request-ID")
-        value = given if given and _SANE_ID.match(given) else uuid.uuid4().hex
+        value = _given_or_new(request.headers.get("X-Request-ID"))
         _request_id.set(value)
         request.request_id = value  # type: ignore[attr-defined]
         response = self.get_response(request)

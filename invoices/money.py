@@ -38,12 +38,12 @@ def _locale(language: str) -> Locale:
 
 
 @functools.lru_cache(maxsize=256)
-def _quantum(currency: str) -> tuple[Decimal, bool]:
-    """The currency's minor unit (Decimal("0.01")), and whether Babel knows it."""
+def _quantum(currency: str) -> Decimal:
+    """The currency's minor unit (Decimal("0.01"); two decimals for one Babel lacks)."""
     try:
-        return Decimal(1).scaleb(-get_currency_precision(currency)), True
+        return Decimal(1).scaleb(-get_currency_precision(currency))
     except (UnknownCurrencyError, ValueError):
-        return Decimal("0.01"), False
+        return Decimal("0.01")
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -51,7 +51,7 @@ def money(amount: Decimal | None, currency: str) -> str:
     rounded half away from zero (10.0050 GBP is £10.01), never mixed with another."""
     if amount is None:
         return ""
-    quantum, _known = _quantum(currency)
+    quantum = _quantum(currency)
     rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
     try:
         return format_currency(rounded, currency, locale=current_locale())
