@@ -127,11 +127,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+
+def cache_settings(url: str) -> dict:
+    """The cache at `url` (django-environ's schemes). Redis goes through django-redis,
+    which can ignore an outage: the cache only speeds pages up (totals, counts, live
+    provider reads), so while Redis is down or restarting every call is a miss (logged),
+    not an error page, and short socket timeouts keep a hung Redis from holding a page.
+    /readyz still reports it unreachable."""
+    config = env.cache_url_config(url)
+    if config["BACKEND"] in (
+        "django.core.cache.backends.redis.RedisCache",  # django-environ without django-redis
+        "django_redis.cache.RedisCache",
+    ):
+        config["BACKEND"] = "django_redis.cache.RedisCache"
+        config.setdefault("OPTIONS", {}).update(
+            IGNORE_EXCEPTIONS=True,
+            SOCKET_CONNECT_TIMEOUT=env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+            SOCKET_TIMEOUT=env.float("REDIS_TIMEOUT", default=0.5),
+        )
+    return config
+
+
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if _cache_url:
-    CACHES = {"default": env.cache_url_config(_cache_url)}
+    CACHES = {"default": cache_settings(_cache_url)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # an outage shows in the log, once per call
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 from django_tasks import task
 
@@ -56,8 +56,28 @@ def sync_enqueue(
     return run
 
 
+# A run whose worker was lost (killed, or its machine gone) is run again on the next
+# tick rather than an interval later, up to this many lost runs in a row; a connection
+# whose syncs keep dying (say, one that exhausts the worker's memory) then waits for its
+# interval like any other.
+SYNC_LOST_RETRIES = 3
+
+
+def _lost_in_a_row(connection: Connection) -> int:
+    kinds = connection.sync_runs.order_by("-queued_at", "-pk").values_list("error_kind", flat=True)[
+        :SYNC_LOST_RETRIES
+    ]
+    lost = 0
+    for kind in kinds:
+        if kind != "lost":
+            break
+        lost += 1
+    return lost
+
+
 def sync_schedule_due(*, now: dt.datetime | None = None) -> list[SyncRun]:
-    """Queue a run for every connection whose last run is older than its interval.
+    """Queue a run for every connection whose last run is older than its interval, or
+    whose last run was lost with its worker (reaped here, once its lease expired).
 
     Connections with a run queued or running are skipped, so runs never pile up; so are
     paused ones (a person can still sync them by hand) and removed ones.
@@ -69,13 +89,21 @@ def sync_schedule_due(*, now: dt.datetime | None = None) -> list[SyncRun]:
         sync_interval_minutes__gt=0, paused=False, archived_at=None
     ).annotate(
         last_queued=Max("sync_runs__queued_at"),
+        last_kind=Subquery(
+            SyncRun.objects.filter(connection=OuterRef("pk"))
+            .order_by("-queued_at", "-pk")
+            .values("error_kind")[:1]
+        ),
     )
     for connection in connections:
         interval = dt.timedelta(minutes=connection.sync_interval_minutes)
+        trigger = "schedule"
         if connection.last_queued is not None and connection.last_queued > now - interval:
-            continue
+            if connection.last_kind != "lost" or _lost_in_a_row(connection) >= SYNC_LOST_RETRIES:
+                continue
+            trigger = "retry"
         try:
-            queued.append(sync_enqueue(connection=connection, trigger="schedule"))
+            queued.append(sync_enqueue(connection=connection, trigger=trigger))
         except SyncAlreadyActive:
             continue
     return queued

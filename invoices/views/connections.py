@@ -67,6 +67,7 @@ TRIGGERS = {
     "added": gettext_lazy("When the connection was added"),
     "cli": gettext_lazy("Command line"),
     "demo": gettext_lazy("Demo set-up"),
+    "retry": gettext_lazy("Again, after a worker was lost"),
 }
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from invoices.models import Connection, Invoice, SyncRun, SyncState
 from invoices.sync import connection_sync
 from invoices.sync import pull as pull_module
-from invoices.tasks import sync_enqueue, sync_schedule_due
+from invoices.tasks import SYNC_LOST_RETRIES, sync_enqueue, sync_schedule_due
 
 from .fakes import ScriptedClient, invoice
 
@@ -129,6 +129,31 @@ def test_the_schedule_queues_due_connections_only_once(django_capture_on_commit_
     assert [run.connection for run in first] == [due]
     assert second == []
     assert not SyncRun.objects.filter(connection=never).exists()
+
+
+def test_the_schedule_retries_a_run_whose_worker_died_at_once(
+    settings, django_capture_on_commit_callbacks
+):
+    """A worker lost mid-sync: its run is reaped and a new one queued on the next tick,
+    not an interval later; a connection whose runs keep dying goes back to its interval."""
+    settings.SYNC_LEASE_SECONDS = 20
+    now = timezone.now()
+    dead = Connection.objects.create(provider="acronis", name="dead", sync_interval_minutes=60)
+    SyncRun.objects.create(
+        connection=dead, state=SyncState.RUNNING, heartbeat_at=now - dt.timedelta(seconds=30)
+    )
+    cursed = Connection.objects.create(provider="acronis", name="cursed", sync_interval_minutes=60)
+    for _ in range(SYNC_LOST_RETRIES):
+        SyncRun.objects.create(connection=cursed, state=SyncState.FAILED, error_kind="lost")
+    alive = Connection.objects.create(provider="acronis", name="alive", sync_interval_minutes=60)
+    SyncRun.objects.create(connection=alive, state=SyncState.RUNNING, heartbeat_at=now)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = sync_schedule_due()
+
+    assert [run.connection for run in queued] == [dead]
+    assert dead.sync_runs.order_by("pk").first().error_kind == "lost"
+    assert queued[0].trigger == "retry"
 
 
 def test_sync_memory_stays_bounded_as_the_data_grows(monkeypatch):

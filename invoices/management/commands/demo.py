@@ -47,7 +47,7 @@ class Command(BaseCommand):
         _end_with_parent()
         children = [
             _child([*manage, "db_worker", "--interval", "1"]),
-            _child([*manage, "schedule_syncs", "--loop", "--every", "60"]),
+            _child([*manage, "schedule_syncs", "--loop", "--every", "5"]),
         ]
         url = f"http://{options['host']}:{options['port']}/"
         lines = [

@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep checking until stopped")
-        parser.add_argument("--every", type=float, default=60.0, help="seconds between checks")
+        # Often enough that a run lost with its worker is taken over within seconds of its
+        # lease expiring; a check is two queries when nothing is due.
+        parser.add_argument("--every", type=float, default=5.0, help="seconds between checks")
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
