@@ -11,10 +11,13 @@ export DEBUG ?= 1
 
 .PHONY: install run prod test test-postgres lint format messages bench chromium clean lock
 
-$(STAMP): pyproject.toml
+# Every package, direct or not, at the version and with the hashes requirements.lock
+# pins (`make lock` refreshes it from pyproject.toml); then the app itself, no deps.
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@# A development checkout runs with DEBUG on, also for a bare `manage.py` or `pytest`
 	@# (a local, ignored file; production sets its environment instead).
 	test -f .env || printf 'DEBUG=1\n' > .env
@@ -68,6 +71,15 @@ test-postgres: install chromium
 # not met. `make test` runs it once at a tiny size (tests/bench). BENCH_ARGS: e.g. --skip-sync.
 bench: install
 	$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# Re-resolve the whole dependency tree from pyproject.toml (the app's and the tests'
+# dependencies) to the newest versions its ranges allow, with every file's hash; review
+# the diff, run `make test`, commit. `make install` then installs exactly that.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --extra test -o requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache .ruff_cache var
