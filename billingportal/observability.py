@@ -92,6 +92,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class CacheOutageFilter(logging.Filter):
+    """On the cache's logger (django-redis, which ignores an outage and logs each call
+    it ignored with a traceback): one warning line per call, naming the error, instead of
+    three tracebacks per page while Redis is down."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = "cache unreachable, served without it: %s"
+            record.args = (str(error.__cause__ or error)[:200],)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def _install_record_factory() -> None:
     previous = logging.getLogRecordFactory()
     if getattr(previous, "adds_request_id", False):

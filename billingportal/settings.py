@@ -153,7 +153,9 @@ if _cache_url:
     CACHES = {"default": cache_settings(_cache_url)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # an outage shows in the log, once per call
+# An outage shows in the log: one warning line per ignored call (LOGGING's filter).
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "billingportal.cache"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -252,7 +254,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "billingportal.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "billingportal.observability.RequestIdFilter"},
+        "cache_outage": {"()": "billingportal.observability.CacheOutageFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -270,7 +275,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django-axes reports every sign-in failure at INFO; lock-outs come at WARNING.
-    "loggers": {"urllib3": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "billingportal.cache": {"filters": ["cache_outage"]},
+    },
 }
 
 # E-mail (password resets, invitations). EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587;
@@ -307,6 +316,9 @@ SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=20)
 # A queued run no worker took for this long lost its task: it is failed, so that it no
 # longer blocks the connection's next syncs.
 SYNC_QUEUED_MAX_HOURS = env.int("SYNC_QUEUED_MAX_HOURS", default=6)
+# How often `schedule_syncs --loop` checks what is due, seconds: it also re-queues a run
+# lost with its worker, so a lost sync restarts within its lease and this.
+SYNC_SCHEDULE_SECONDS = env.float("SYNC_SCHEDULE_SECONDS", default=5.0)
 
 # Provider HTTP behaviour (see invoices/providers/http.py).
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=3.0)

@@ -4,6 +4,7 @@ and /readyz says the cache is unreachable."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -54,6 +55,17 @@ def test_the_list_and_its_totals_are_served_while_redis_is_down(redis_down, as_f
     page = response.content.decode()
     assert "Müller GmbH" in page  # the invoices, read from the database
     assert time.monotonic() - started < 10
+
+
+def test_an_outage_is_logged_as_one_warning_line_per_call(redis_down, as_finance, caplog):
+    with caplog.at_level(logging.WARNING, logger="billingportal.cache"):
+        assert as_finance.get("/").status_code == 200
+
+    records = [r for r in caplog.records if r.name == "billingportal.cache"]
+    assert records
+    assert all(r.levelname == "WARNING" and r.exc_info is None for r in records)
+    assert "cache unreachable" in records[0].getMessage()
+    assert "Connection refused" in records[0].getMessage()
 
 
 def test_readyz_names_the_cache_as_down_while_the_pages_still_work(redis_down, client, db):

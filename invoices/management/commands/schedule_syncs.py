@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from invoices.tasks import sync_schedule_due
@@ -20,7 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--loop", action="store_true", help="keep checking until stopped")
         # Often enough that a run lost with its worker is taken over within seconds of its
         # lease expiring; a check is two queries when nothing is due.
-        parser.add_argument("--every", type=float, default=5.0, help="seconds between checks")
+        parser.add_argument(
+            "--every",
+            type=float,
+            default=settings.SYNC_SCHEDULE_SECONDS,
+            help="seconds between checks (default: SYNC_SCHEDULE_SECONDS, 5)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
