@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -107,6 +108,20 @@ class DeliveryErrorFilter(YesNoFilter):
         return qs.exclude(delivery_error="") if value else qs.filter(delivery_error="")
 
 
+def aging_left_out(values: Mapping[str, Any]) -> str | None:
+    """Why the days-overdue filter is left out beside these other filter values (it
+    contradicts Overdue, or asks paid invoices for days past due), or None. The form and
+    the quick views' counts (each tab with its own status or overdue) both ask here."""
+    aging, overdue = values.get("aging"), values.get("overdue")
+    if not aging:
+        return None
+    if (aging == "current" and overdue == "true") or (aging != "current" and overdue == "false"):
+        return _("This contradicts the Overdue filter: it is left out.")
+    if values.get("status") == InvoiceStatus.PAID:
+        return _("Paid invoices are not past due: this filter is left out.")
+    return None
+
+
 class InvoiceFilterForm(forms.Form):
     """The filters that contradict each other say so (each such filter is then ignored,
     with the list's notice) instead of silently matching nothing or something else."""
@@ -119,14 +134,9 @@ class InvoiceFilterForm(forms.Form):
         after, before = cleaned.get("issued_after"), cleaned.get("issued_before")
         if after and before and after > before:
             self.add_error("issued_before", _("Enter a date on or after “Issued from”."))
-        aging, overdue = cleaned.get("aging"), cleaned.get("overdue")
-        if aging and (
-            (aging == "current" and overdue == "true")
-            or (aging != "current" and overdue == "false")
-        ):
-            self.add_error("aging", _("This contradicts the Overdue filter: it is left out."))
-        elif aging and cleaned.get("status") == InvoiceStatus.PAID:
-            self.add_error("aging", _("Paid invoices are not past due: this filter is left out."))
+        reason = aging_left_out(cleaned)
+        if reason:
+            self.add_error("aging", reason)
         period = cleaned.get("period")
         if period in PERIODS and (cleaned.get("issued_after") or cleaned.get("issued_before")):
             self.add_error(
@@ -238,6 +248,17 @@ class InvoiceFilter(django_filters.FilterSet):
         # django-filter's field puts its own empty choice ("All currencies") first.
         self.form.fields["currency"].choices = [(code, code) for code in currencies]
         self.form.fields["connection"].choices = [(str(c.pk), c.name) for c in connections]
+
+    def qs_without(self, names: tuple[str, ...]) -> QuerySet:
+        """The invoices matching every filter the user set except `names` (the quick
+        views' counts: each tab over the other filters), from this form's cleaned values,
+        as `qs` would filter them."""
+        queryset = self.queryset.select_related(None)
+        self.errors  # noqa: B018 - validates the form, as `qs` does
+        for name, value in self.form.cleaned_data.items():
+            if name not in names:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
 
     @property
     def gone_counted(self) -> bool:

@@ -57,5 +57,5 @@ def test_redis_and_postgres_are_configured_by_url_alone():
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
-    assert "django.core.cache.backends.redis.RedisCache" in result.stdout
+    assert "django_redis.cache.RedisCache" in result.stdout  # tolerates an outage
     assert "postgresql" in result.stdout

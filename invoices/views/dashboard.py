@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django_tables2 import RequestConfig
 
 from .. import money as formats
-from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter
+from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter, aging_left_out
 from ..live import connection_live_features
 from ..models import Batch, Connection, Invoice, Role, SavedView
 from ..notes import with_note_flags
@@ -149,7 +149,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "per_page_choices": PER_PAGE_CHOICES,
         "count": count,
         "gone_left_out": sum(currency.gone_left_out for currency in totals),
-        "views": quick_views(request, connections=connections, today=today),
+        "views": quick_views(request, filterset=filterset, connections=connections, today=today),
         "chips": chips,
         "active_filters": len(chips),
         "filters_active": bool(chips),
@@ -273,34 +273,55 @@ def _query(params: QueryDict, **changes: str | None) -> str:
 
 
 def quick_views(
-    request: HttpRequest, *, connections: list[Connection], today: Any
+    request: HttpRequest, *, filterset: InvoiceFilter, connections: list[Connection], today: Any
 ) -> list[dict[str, Any]]:
     """The tabs above the table, each with its count over the other filters (one
-    cached query) and the link that keeps those filters."""
+    cached query, two when a tab leaves the days-overdue filter out as its own list
+    does) and the link that keeps those filters."""
     others = request.GET.copy()
     for name in VIEW_FIELDS:
         others.pop(name, None)
-    base = InvoiceFilter(
-        others, queryset=invoices_for_user(request.user, connections=connections),
-        request=request, connections=connections,
-    )  # fmt: skip
-    counts = invoice_view_counts(
-        invoices=base.qs,
-        today=today,
-        connections=connections,
-        cache_key=invoice_summary_key(
-            connections=connections, filters=base.form.cleaned_data, today=today, kind="views"
-        ),
-    )
+    if not filterset.is_valid():
+        # A filter left out for contradicting a tab's field may apply once it is gone.
+        filterset = InvoiceFilter(
+            others, queryset=invoices_for_user(request.user, connections=connections),
+            request=request, connections=connections,
+        )  # fmt: skip
+        filterset.is_valid()  # cleans the form (what is invalid here is left out)
+    # Without the tabs' own fields the other filters clean the same (no contradiction
+    # is left to drop one): the list's own form answers.
+    other_filters = {
+        name: value
+        for name, value in filterset.form.cleaned_data.items()
+        if name not in VIEW_FIELDS
+    }
+    counted: dict[tuple[str, ...], dict[str, int]] = {}
+
+    def counts(left_out: tuple[str, ...]) -> dict[str, int]:
+        if left_out not in counted:
+            kept = {k: v for k, v in other_filters.items() if k not in left_out}
+            counted[left_out] = invoice_view_counts(
+                invoices=filterset.qs_without((*VIEW_FIELDS, *left_out)),
+                today=today,
+                connections=connections,
+                cache_key=invoice_summary_key(
+                    connections=connections, filters=kept, today=today, kind="views"
+                ),
+            )
+        return counted[left_out]
+
     current = {name: request.GET.get(name, "") for name in VIEW_FIELDS}
     views = []
     for name, label, params in QUICK_VIEWS:
+        # The tab's list leaves days-overdue out beside its own status/overdue: so does
+        # its count.
+        left_out = ("aging",) if aging_left_out({**other_filters, **params}) else ()
         wanted = {field: params.get(field, "") for field in VIEW_FIELDS}
         views.append(
             {
                 "name": name,
                 "label": label,
-                "count": counts[name],
+                "count": counts(left_out)[name],
                 "active": wanted == current,
                 "query": _query(others, **{field: params.get(field) for field in VIEW_FIELDS}),
             }
