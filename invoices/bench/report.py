@@ -18,6 +18,8 @@ MAX_EXPORT_SECONDS = 10.0
 MAX_EXPORT_MEMORY_MB = 100.0
 MAX_SYNC_RATIO = 2.0
 MAX_RSS_RATIO = 1.5
+# A re-sync of unchanged data writes at most this share of what the first sync wrote.
+MAX_RESYNC_WRITE_RATIO = 0.01
 
 
 def _floor(
@@ -84,6 +86,16 @@ def floors_evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     ratio,
                     MAX_SYNC_RATIO,
                     ok,
+                )
+            share = size.get("resync_write_ratio")
+            if share is not None:
+                _floor(
+                    floors,
+                    f"sync/{size['invoices']}",
+                    f"re-sync unchanged: {size['written_unit']} / first sync's",
+                    share,
+                    MAX_RESYNC_WRITE_RATIO,
+                    share <= MAX_RESYNC_WRITE_RATIO,
                 )
         small, large = (sync["rss_ratio_sizes"] + [0, 0])[:2]
         if sync["rss_ratio"] is not None and large >= LARGE:
@@ -244,6 +256,14 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         if sync["rss_ratio"] is not None:
             small, large = sync["rss_ratio_sizes"]
             lines.append(f"  peak RSS {large:,} / {small:,}: {sync['rss_ratio']}")
+        for s in sync["sizes"]:
+            if s.get("resync_write_ratio") is not None:
+                lines.append(
+                    f"  re-sync of the same {s['invoices']:,} unchanged: "
+                    f"{s['resync_seconds']:.2f} s, {s['resync_rows_written']:,} invoices "
+                    f"rewritten, {s['resync_written']:,} {s['written_unit']} vs "
+                    f"{s['first_written']:,} the first time ({s['resync_write_ratio']:.3%})"
+                )
     lines.append("")
     unmet = [f for f in floors if not f["met"]]
     if not floors:

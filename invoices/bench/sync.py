@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from django import db
 from django.conf import settings
 
 from ..models import Connection, SyncState
@@ -154,6 +155,7 @@ def sync_child_measure(base_url: str, invoices: int) -> dict[str, Any]:
     )
     first = fetch_loop(base_url)
     rss_before = _current_rss_mb()
+    run_start_mark = written_mark()
     start = time.perf_counter()
     run = connection_sync(connection=connection, trigger="bench")
     seconds = time.perf_counter() - start
@@ -162,6 +164,7 @@ def sync_child_measure(base_url: str, invoices: int) -> dict[str, Any]:
     loop_seconds = (first["seconds"] + second["seconds"]) / 2
     if run.state != SyncState.SUCCEEDED:
         raise RuntimeError(f"the benchmark sync failed: {run.error}")
+    resync = resync_measure(connection, written_first=written_after(run_start_mark))
     return {
         "invoices": invoices,
         "synced": run.created,
@@ -175,6 +178,44 @@ def sync_child_measure(base_url: str, invoices: int) -> dict[str, Any]:
         "ratio_sync_loop": round(seconds / loop_seconds, 2) if loop_seconds else None,
         "rss_before_sync_mb": rss_before,
         "peak_rss_mb": peak,
+        **resync,
+    }
+
+
+def written_mark() -> int:
+    """How much the database has written so far: bytes of WAL on PostgreSQL, rows
+    inserted, updated or deleted by this connection on SQLite (its `total_changes`)."""
+    connection = db.connection
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+            return int(cursor.fetchone()[0])
+    return connection.connection.total_changes
+
+
+def written_after(mark: int) -> int:
+    return written_mark() - mark
+
+
+def resync_measure(connection: Connection, *, written_first: int) -> dict[str, Any]:
+    """Sync the same unchanged data again: how long, and how much it wrote against what
+    the first sync wrote (WAL bytes on PostgreSQL, rows changed on SQLite)."""
+    mark = written_mark()
+    start = time.perf_counter()
+    run = connection_sync(connection=connection, trigger="bench")
+    seconds = time.perf_counter() - start
+    written = written_after(mark)
+    if run.state != SyncState.SUCCEEDED:
+        raise RuntimeError(f"the benchmark re-sync failed: {run.error}")
+    return {
+        "resync_seconds": round(seconds, 3),
+        "resync_unchanged": run.unchanged,
+        "resync_rows_written": run.created + run.updated,
+        "resync_written": written,
+        "first_written": written_first,
+        "written_unit": "WAL bytes" if db.connection.vendor == "postgresql" else "rows changed",
+        "resync_write_ratio": round(written / written_first, 5) if written_first else None,
     }
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -26,6 +27,27 @@ from .write import connection_data_changed
 # Beyond this many unreadable invoices, the run does not remember each one to keep it
 # from being taken as gone: it takes nothing as gone.
 MAX_PROTECTED = 10_000
+
+
+class Sightings:
+    """The primary keys of the invoices a run saw unchanged (and so did not rewrite): one
+    bit per key, so a million cost 125 kB. With the rows the run wrote (their
+    `last_seen_run` is the run), they are what the run saw."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+
+    def add_all(self, pks: Iterable[int]) -> None:
+        bits = self._bits
+        for pk in pks:
+            byte = pk >> 3
+            if byte >= len(bits):
+                bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+            bits[byte] |= 1 << (pk & 7)
+
+    def __contains__(self, pk: int) -> bool:
+        byte = pk >> 3
+        return byte < len(self._bits) and bool(self._bits[byte] >> (pk & 7) & 1)
 
 
 @dataclass
@@ -40,6 +62,7 @@ class Listing:
     protected: set[str] = field(default_factory=set)
     void_accounts: set[str] = field(default_factory=set)
     void_all: bool = False
+    sighted: Sightings = field(default_factory=Sightings)
 
     def add(self, page: domain.InvoicePage) -> None:
         self.invoices_seen += len(page.invoices)
@@ -91,7 +114,7 @@ def invoices_mark_gone(*, run: SyncRun, listing: Listing) -> int:
         if coverage.issued_from is not None:
             part &= Q(issue_date__gte=coverage.issued_from)
         in_part = held.filter(part)
-        if not in_part.filter(last_seen_run=run).exists():
+        if not _seen_in(in_part, run, listing.sighted):
             count = in_part.count()
             if count:
                 listing.problem(_empty_part_problem(coverage, count))
@@ -107,13 +130,22 @@ def invoices_mark_gone(*, run: SyncRun, listing: Listing) -> int:
         .filter(~Q(last_seen_run=run) | Q(last_seen_run__isnull=True))
         .order_by()
         .values_list("pk", "provider_id")
-        if provider_id not in listing.protected
+        if pk not in listing.sighted and provider_id not in listing.protected
     ]
     for chunk in chunks(gone):
         Invoice.objects.filter(pk__in=chunk).update(missing=True)
     if gone:
         connection_data_changed(connection_ids=[connection.pk])
     return len(gone)
+
+
+def _seen_in(invoices: QuerySet[Invoice], run: SyncRun, sighted: Sightings) -> bool:
+    """Whether `run` saw any of `invoices` (wrote it, or saw it unchanged)."""
+    if invoices.filter(last_seen_run=run).exists():
+        return True
+    return any(
+        pk in sighted for pk in invoices.order_by().values_list("pk", flat=True).iterator(2000)
+    )
 
 
 def _empty_part_problem(coverage: domain.Coverage, count: int) -> domain.Problem:

@@ -93,7 +93,7 @@ def pull(run: SyncRun, client: ProviderClient, lease: Lease, progress: Progress 
     oldest = 0.0  # when the first page waiting to be written arrived
 
     def write() -> None:
-        pages_write(run, arrived, lookups)
+        listing.sighted.add_all(pages_write(run, arrived, lookups))
         lease.renewed()
         for page in arrived:
             listing.add(page)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import connection as db_connection
@@ -41,6 +41,9 @@ class Lookups:
 
     def account_ids(self, invoices: Iterable[domain.Invoice]) -> dict[str, int]:
         wanted = {inv.account_id: inv for inv in invoices}
+        # What the mirror already holds is read, not rewritten: a re-sync of unchanged
+        # data writes no account (nor batch) row.
+        self._accounts_load([key for key in wanted if key not in self.accounts])
         stale = {
             key: inv
             for key, inv in wanted.items()
@@ -63,14 +66,19 @@ class Lookups:
                 unique_fields=["connection", "provider_id"],
                 update_fields=["name"],
             )
-            rows = Account.objects.filter(connection=self.connection, provider_id__in=stale)
+            self._accounts_load(list(stale))
+        return {key: self.accounts[key][0] for key in wanted}
+
+    def _accounts_load(self, keys: list[str]) -> None:
+        for chunk in chunks(keys):
+            rows = Account.objects.filter(connection=self.connection, provider_id__in=chunk)
             for pk, key, name in rows.values_list("pk", "provider_id", "name"):
                 self.accounts[key] = (pk, name)
-        return {key: self.accounts[key][0] for key in wanted}
 
     def batch_ids(self, page: domain.InvoicePage) -> dict[str, int]:
         sizes = {batch.number: batch.size for batch in page.batches}
         wanted = {inv.batch for inv in page.invoices if inv.batch} | set(sizes)
+        self._batches_load([number for number in wanted if number not in self.batches])
         stale = {
             number
             for number in wanted
@@ -89,10 +97,14 @@ class Lookups:
                 update_fields=["size"],
             )
             Batch.objects.bulk_create([self._batch(n) for n in unreported], ignore_conflicts=True)
-            rows = Batch.objects.filter(connection=self.connection, number__in=stale)
+            self._batches_load(list(stale))
+        return {number: self.batches[number][0] for number in wanted}
+
+    def _batches_load(self, numbers: list[str]) -> None:
+        for chunk in chunks(numbers):
+            rows = Batch.objects.filter(connection=self.connection, number__in=chunk)
             for pk, number, size in rows.values_list("pk", "number", "size"):
                 self.batches[number] = (pk, size)
-        return {number: self.batches[number][0] for number in wanted}
 
     def _batch(self, number: str, size: int | None = None) -> Batch:
         return Batch(
@@ -100,27 +112,35 @@ class Lookups:
         )
 
 
-def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups) -> None:
-    """Write the invoices of `pages` and the run's progress (`LeaseLost`: nothing written)."""
+def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups) -> list[int]:
+    """Write the invoices of `pages` and the run's progress (`LeaseLost`: nothing written).
+
+    An invoice the mirror holds unchanged is not written at all: its primary key is
+    returned, for the run to remember as seen (`gone.Sightings`). Rewriting it only to
+    say "seen again" would rewrite the row and every index on it, for every invoice of
+    every sync. One held unchanged but marked gone is written: it is back.
+    """
     if not pages:
-        return
+        return []
     connection = run.connection
     invoices = {inv.provider_id: inv for page in pages for inv in page.invoices}  # last wins
     account_ids = lookups.account_ids(invoices.values())
     batch_ids: dict[str, int] = {}
     for page in pages:
         batch_ids.update(lookups.batch_ids(page))
-    known, returning = _known_fingerprints(connection, list(invoices))
+    known = _known_fingerprints(connection, list(invoices))
     make_row = row_maker(run.connection_id, run.pk, account_ids, batch_ids)
     rows: list[tuple[Any, ...]] = []
-    unchanged: list[str] = []
+    seen: list[int] = []  # held unchanged: not written
+    returning: list[int] = []  # held unchanged, but marked gone: back
     created = 0
     for provider_id, inv in invoices.items():
         row = make_row(inv)
-        if known.get(provider_id) == row[FINGERPRINT]:
-            unchanged.append(provider_id)
+        held = known.get(provider_id)
+        if held is not None and held.fingerprint == row[FINGERPRINT]:
+            (returning if held.missing else seen).append(held.pk)
         else:
-            created += provider_id not in known
+            created += held is None
             rows.append(row)
     last = pages[-1]
     pages_done = max(run.pages_done, last.number)
@@ -133,16 +153,15 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
             ),
             created=run.created + created,
             updated=run.updated + len(rows) - created,
-            unchanged=run.unchanged + len(unchanged),
+            unchanged=run.unchanged + len(seen) + len(returning),
             note="",  # pages arrive again: no longer waiting
         )
         invoices_upsert(rows)
-        for chunk in chunks(unchanged):
-            Invoice.objects.filter(connection=connection, provider_id__in=chunk).update(
-                last_seen_run=run, missing=False
-            )
+        for chunk in chunks(returning):
+            Invoice.objects.filter(pk__in=chunk).update(last_seen_run=run, missing=False)
         if rows or returning:
             connection_data_changed(connection_ids=[connection.pk])
+    return seen
 
 
 def invoices_refresh(
@@ -179,24 +198,25 @@ def invoices_refresh(
     return [now[mirrored.pk] for mirrored, _ in read]
 
 
-def _known_fingerprints(
-    connection: Connection, provider_ids: list[str]
-) -> tuple[dict[str, str], bool]:
-    """The fingerprints the mirror holds for these invoices, and whether any of them is
-    marked missing (it is back)."""
-    known: dict[str, str] = {}
-    returning = False
+class _Held(NamedTuple):
+    pk: int
+    fingerprint: str
+    missing: bool
+
+
+def _known_fingerprints(connection: Connection, provider_ids: list[str]) -> dict[str, _Held]:
+    """What the mirror holds of these invoices: primary key, fingerprint, marked gone."""
+    known: dict[str, _Held] = {}
     for chunk in chunks(provider_ids):
         # No ORDER BY: the model's default order would let the planner walk the whole
         # connection in issue-date order instead of probing (connection, provider id).
-        for provider_id, digest, missing in (
+        for pk, provider_id, digest, missing in (
             Invoice.objects.filter(connection=connection, provider_id__in=chunk)
             .order_by()
-            .values_list("provider_id", "fingerprint", "missing")
+            .values_list("pk", "provider_id", "fingerprint", "missing")
         ):
-            known[provider_id] = digest
-            returning = returning or missing
-    return known, returning
+            known[provider_id] = _Held(pk, digest, missing)
+    return known
 
 
 def row_maker(

@@ -11,7 +11,9 @@ from django.test import Client
 
 def _form(response) -> str:
     page = response.content.decode()
-    return page[page.index('<form id="filters"') : page.index("</form>", page.index('<form id="filters"'))]
+    return page[
+        page.index('<form id="filters"') : page.index("</form>", page.index('<form id="filters"'))
+    ]
 
 
 def _value(form: str, name: str) -> str | None:
