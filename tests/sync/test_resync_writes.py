@@ -63,7 +63,8 @@ def test_gone_and_returning_invoices_are_still_marked_with_unchanged_ones_around
     third, writes = _sync(connection, list(range(200)), changes={0: {"total": Decimal("1.00")}})
     assert (third.updated, third.unchanged, third.missing) == (0, 200, 0)
     assert not Invoice.objects.filter(connection=connection, missing=True).exists()
-    assert len(writes) == 1 and "missing" in writes[0]  # only the returning rows
+    invoice_writes = [sql for sql in writes if "invoices_invoice" in sql]
+    assert len(invoice_writes) == 1 and "missing" in invoice_writes[0]  # the returning rows
 
     held = Invoice.objects.filter(connection=connection, missing=False)
     assert sum(held.values_list("total", flat=True)) == sum(
