@@ -46,6 +46,7 @@ LARGE_PAGE_SIZE = 100
 ADMIN_URL = "/admin/invoices/invoice/"
 WARMUP = 2
 EXPORT_REPS = 5  # an export of 100k rows takes seconds: fewer repetitions suffice
+EXTENDED_REPS = 10  # the extended scenarios (30 of them): a median of 10 each
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class Scenario:
     admin: str | None
     admin_note: str = ""
     export: bool = False
+    # Beyond the issue-12 scenarios (issue 16): every sortable column both ways, a
+    # middle page, each quick view. Timed warm and cold against floors in ms, without
+    # the admin (most of these it cannot do, or does by sorting the whole table).
+    extended: bool = False
 
 
 def _url(path: str, **params: Any) -> str:
@@ -128,6 +133,7 @@ def scenarios_for(data: BenchData) -> list[Scenario]:
             _url(ADMIN_URL, status__exact="unpaid"),
             admin_note="the admin has no aging: compared with its changelist of unpaid invoices",
         ),
+        *extended_scenarios(data),
         Scenario(
             "export",
             "CSV export, whole set",
@@ -138,6 +144,39 @@ def scenarios_for(data: BenchData) -> list[Scenario]:
             export=True,
         ),
     ]
+
+
+def sortable_columns() -> list[str]:
+    """The list's sortable columns (the table's own declaration), in its order."""
+    from ..tables import InvoiceTable
+
+    return [
+        name
+        for name, column in InvoiceTable.base_columns.items()
+        if column.orderable and name != "select"
+    ]
+
+
+def extended_scenarios(data: BenchData) -> list[Scenario]:
+    """Every sortable column both ways, a middle page, and each quick view not above."""
+    from ..filters import QUICK_VIEWS
+
+    def one(key: str, label: str, url: str) -> Scenario:
+        return Scenario(key, label, url, None, None, extended=True)
+
+    sorts = [
+        one(f"sort_{prefix}{name}", f"sort {'desc' if prefix else 'asc'} {name}",
+            _url("/", sort=f"{prefix}{name}"))
+        for name in sortable_columns()
+        for prefix in ("", "-")
+    ]  # fmt: skip
+    middle = max(1, math.ceil(data.invoices / PAGE_SIZE) // 2)
+    views = [
+        one(f"view_{name}", f"quick view {name}", _url("/", **params))
+        for name, _label, params in QUICK_VIEWS
+        if name not in ("all", "unpaid")  # the default list and "unpaid only" above
+    ]
+    return [*sorts, one("middle_page", "a middle page", _url("/", page=middle)), *views]
 
 
 # -- measuring ---------------------------------------------------------------------
@@ -315,7 +354,7 @@ def scenario_run(
     result: dict[str, Any] = {
         "key": scenario.key,
         "label": scenario.label,
-        "kind": "export" if scenario.export else "list",
+        "kind": "export" if scenario.export else "extended" if scenario.extended else "list",
         "dashboard": dash,
         "dashboard_cold": None,
         "admin": None,
@@ -357,6 +396,8 @@ def scenario_run(
 
     if scenario.export:
         reps = max(1, min(reps, EXPORT_REPS))
+    if scenario.extended:
+        reps = max(1, min(reps, EXTENDED_REPS))
     names = list(timed)
     for _ in range(WARMUP if not scenario.export else 1):
         for name in names:

@@ -20,6 +20,13 @@ MAX_SYNC_RATIO = 2.0
 MAX_RSS_RATIO = 1.5
 # A re-sync of unchanged data writes at most this share of what the first sync wrote.
 MAX_RESYNC_WRITE_RATIO = 0.01
+# At a million invoices (issue 16): every sort and quick view, warm and cold; any page.
+HUGE = 1_000_000
+MAX_HUGE_WARM_MS = 150.0
+MAX_HUGE_COLD_MS = 300.0
+MAX_HUGE_PAGE_MS = 300.0
+MAX_HUGE_COLD_TOTALS_MS = 150.0  # the first request of a filtered set
+MAX_HUGE_COLD_RATIO = 0.5  # … against the admin's (warm) median
 
 
 def _floor(
@@ -54,6 +61,31 @@ def floors_evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     _floor(floors, scope, "median / admin median", ratio, MAX_RATIO_ADMIN, ok)
                     p95 = dash["p95_ms"]
                     _floor(floors, scope, "p95 ms", p95, MAX_P95_MS, p95 <= MAX_P95_MS)
+                if n >= HUGE:
+                    # The first request of a filtered set: its totals, cold.
+                    cold = (scenario.get("dashboard_cold") or {}).get("median_ms")
+                    ok = cold is not None and cold <= MAX_HUGE_COLD_TOTALS_MS
+                    _floor(floors, scope, "cold median ms", cold, MAX_HUGE_COLD_TOTALS_MS, ok)
+                    ratio = scenario.get("cold_ratio_admin")
+                    if ratio is not None:
+                        ok = ratio <= MAX_HUGE_COLD_RATIO
+                        _floor(floors, scope, "cold / admin", ratio, MAX_HUGE_COLD_RATIO, ok)
+                    if scenario["key"] == "last_page":
+                        warm = dash["median_ms"]
+                        ok = warm <= MAX_HUGE_PAGE_MS
+                        _floor(floors, scope, "median ms", warm, MAX_HUGE_PAGE_MS, ok)
+            elif scenario["kind"] == "extended":
+                queries = dash["queries"]
+                queries_by_scenario.setdefault(scenario["key"], set()).add(queries)
+                _floor(floors, scope, "queries", queries, MAX_QUERIES, queries <= MAX_QUERIES)
+                if n >= HUGE:
+                    page = scenario["key"] == "middle_page"
+                    warm_limit = MAX_HUGE_PAGE_MS if page else MAX_HUGE_WARM_MS
+                    warm = dash["median_ms"]
+                    _floor(floors, scope, "median ms", warm, warm_limit, warm <= warm_limit)
+                    cold = (scenario.get("dashboard_cold") or {}).get("median_ms")
+                    ok = cold is not None and cold <= MAX_HUGE_COLD_MS
+                    _floor(floors, scope, "cold median ms", cold, MAX_HUGE_COLD_MS, ok)
             elif n >= LARGE:
                 seconds = round(dash["median_ms"] / 1000, 2)
                 ok = seconds <= MAX_EXPORT_SECONDS
