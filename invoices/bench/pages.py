@@ -153,7 +153,7 @@ def sortable_columns() -> list[str]:
     return [
         name
         for name, column in InvoiceTable.base_columns.items()
-        if column.orderable and name != "select"
+        if column.orderable is not False and name != "select"  # None: the table's default
     ]
 
 
