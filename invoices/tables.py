@@ -22,7 +22,8 @@ class InvoicePaginator(Paginator):
 
     An OFFSET costs as many rows as it skips: the last of 4,000 pages would step over
     99,975 index entries. Read backwards instead (every order ends on the unique id, so
-    the reverse is exact), it skips at most half the list.
+    the reverse is exact), it skips at most half the list; and a deep page skips ids
+    only (`_rows`).
     """
 
     def __init__(self, object_list: BoundRows, per_page: int, *, count: int) -> None:
@@ -35,11 +36,27 @@ class InvoicePaginator(Paginator):
         top = min(bottom + self.per_page, self.count)
         rows = self.object_list
         queryset = getattr(rows.data, "data", None)
-        if bottom > self.count - top and isinstance(queryset, QuerySet) and queryset.ordered:
-            backwards = queryset.reverse()[self.count - top : self.count - bottom]
-            records = list(backwards)[::-1]
-            return self._get_page(BoundRows(records, rows.table, rows.pinned_data), number, self)
-        return self._get_page(rows[bottom:top], number, self)
+        if not isinstance(queryset, QuerySet) or not queryset.ordered:
+            return self._get_page(rows[bottom:top], number, self)
+        if bottom > self.count - top:
+            records = _rows(queryset.reverse(), self.count - top, self.count - bottom)[::-1]
+        else:
+            records = _rows(queryset, bottom, top)
+        return self._get_page(BoundRows(records, rows.table, rows.pinned_data), number, self)
+
+
+# From this many rows skipped on, a page reads its ids first (the skipped rows cost an
+# index entry each, not their joins and annotations), then those rows by id.
+SKIP_IDS_FROM = 500
+
+
+def _rows(queryset: QuerySet, start: int, stop: int) -> list[Any]:
+    """Rows `start`..`stop` of `queryset`, in its order."""
+    if start < SKIP_IDS_FROM:
+        return list(queryset[start:stop])
+    ids = list(queryset.values_list("pk", flat=True)[start:stop])
+    found = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
 
 # The columns a user may choose (`UserPreference.columns`), in the table's order, and the

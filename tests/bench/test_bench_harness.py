@@ -37,7 +37,7 @@ SCENARIOS = [
             "status",
         )
         for prefix in ("", "-")
-    ),  # fmt: skip
+    ),
     "middle_page",
     "view_overdue",
     "view_incasso",
