@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection as db_connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -31,6 +32,7 @@ from .models import (
     COMPLETED_STATES,
     Access,
     Account,
+    Batch,
     Connection,
     Invoice,
     InvoiceStatus,
@@ -286,6 +288,41 @@ def invoice_totals(
     if cache_key is not None:
         cache.set(cache_key, totals, settings.SUMMARY_CACHE_SECONDS)
     return totals
+
+
+# The sorts by a column of another table, read one group at a time (see
+# `tables.InvoicePaginator`): the invoice field that names the group, and the group's
+# model and the field it sorts by (ties: its id).
+SORT_GROUPS: dict[str, tuple[str, Any, str]] = {
+    "connection__name": ("connection_id", Connection, "name"),
+    "batch__sort_key": ("batch_id", Batch, "sort_key"),
+}
+
+
+def invoice_sort_groups(
+    *, invoices: QuerySet[Invoice], sort: str, cache_key: str | None = None
+) -> list[tuple[int | None, int]]:
+    """The groups of `invoices` for a sort in `SORT_GROUPS` (connections or batches), as
+    (group id, invoices in it), in ascending order of that sort: by name or number, then
+    id; invoices without a batch where the database puts NULL (`nulls_order_largest`).
+    Cached like `invoice_totals` under a key from `invoice_summary_key`."""
+    if cache_key is not None:
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return cached
+    field, model, key = SORT_GROUPS[sort]
+    counts = dict(invoices.order_by().values(field).annotate(n=Count("pk")).values_list(field, "n"))
+    # Ordered by the database: its collation is the one the SQL sort (the export) uses.
+    ordered = model.objects.filter(pk__in=[pk for pk in counts if pk is not None]).order_by(
+        key, "pk"
+    )
+    groups = [(pk, counts[pk]) for pk in ordered.values_list("pk", flat=True)]
+    if None in counts:
+        nulls_last = db_connection.features.nulls_order_largest
+        groups = [*groups, (None, counts[None])] if nulls_last else [(None, counts[None]), *groups]
+    if cache_key is not None:
+        cache.set(cache_key, groups, settings.SUMMARY_CACHE_SECONDS)
+    return groups
 
 
 def invoice_currencies(*, invoices: QuerySet[Invoice], cache_key: str | None = None) -> list[str]:

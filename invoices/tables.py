@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import django_tables2 as tables
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tables2.rows import BoundRows
 
 from .models import Invoice
+from .selectors import SORT_GROUPS
 
 NUMERIC = {"th": {"class": "num"}}
 
@@ -26,9 +28,18 @@ class InvoicePaginator(Paginator):
     only (`_rows`).
     """
 
-    def __init__(self, object_list: BoundRows, per_page: int, *, count: int) -> None:
+    def __init__(
+        self,
+        object_list: BoundRows,
+        per_page: int,
+        *,
+        count: int,
+        groups: Callable[[str], list[tuple[Any, int]]] | None = None,
+    ) -> None:
         super().__init__(object_list, per_page)
         self.count = count  # shadows the cached property that would run COUNT(*)
+        # For the sorts by another table's column: `selectors.invoice_sort_groups`.
+        self.groups = groups
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
@@ -38,10 +49,18 @@ class InvoicePaginator(Paginator):
         queryset = getattr(rows.data, "data", None)
         if not isinstance(queryset, QuerySet) or not queryset.ordered:
             return self._get_page(rows[bottom:top], number, self)
+        read = _rows
+        sort = str(queryset.query.order_by[0]).lstrip("-")
+        if sort in SORT_GROUPS and self.groups is not None:
+            groups = self.groups(sort)
+
+            def read(queryset: QuerySet, start: int, stop: int) -> list[Any]:
+                return _grouped_rows(queryset, groups, start, stop)
+
         if bottom > self.count - top:
-            records = _rows(queryset.reverse(), self.count - top, self.count - bottom)[::-1]
+            records = read(queryset.reverse(), self.count - top, self.count - bottom)[::-1]
         else:
-            records = _rows(queryset, bottom, top)
+            records = read(queryset, bottom, top)
         return self._get_page(BoundRows(records, rows.table, rows.pinned_data), number, self)
 
 
@@ -57,6 +76,34 @@ def _rows(queryset: QuerySet, start: int, stop: int) -> list[Any]:
     ids = list(queryset.values_list("pk", flat=True)[start:stop])
     found = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
     return [found[pk] for pk in ids if pk in found]
+
+
+def _grouped_rows(
+    queryset: QuerySet, groups: list[tuple[Any, int]], start: int, stop: int
+) -> list[Any]:
+    """Rows `start`..`stop` of `queryset`, sorted by another table's column (connection
+    name, batch number; `SORT_GROUPS`), read one group at a time.
+
+    No index of the invoices holds that order, so the database would sort the whole
+    scope for every page. Its groups are few, and each group's rows walk an index of
+    their own in the order that follows the group (newest first): `groups`, their ids
+    and sizes in ascending order, tell which groups the page spans and where in each.
+    """
+    order = queryset.query.order_by
+    field = SORT_GROUPS[str(order[0]).lstrip("-")][0]
+    descending = str(order[0]).startswith("-") == queryset.query.standard_ordering
+    within = queryset.order_by(*order[2:])  # keeps a `reverse()`
+    rows: list[Any] = []
+    offset = 0
+    for key, size in reversed(groups) if descending else groups:
+        if offset + size > start:
+            lookup = {field: key} if key is not None else {f"{field}__isnull": True}
+            part = within.filter(**lookup)
+            rows += _rows(part, max(start - offset, 0), min(stop - offset, size))
+        offset += size
+        if offset >= stop:
+            break
+    return rows
 
 
 # The columns a user may choose (`UserPreference.columns`), in the table's order, and the
@@ -104,11 +151,17 @@ class InvoiceTable(tables.Table):
     customer_name = tables.Column(
         verbose_name=COLUMNS["customer_name"], order_by=("customer_name", "id")
     )
+    # By another table's column: a group at a time, newest first within it (the pair
+    # of the name and the group's id is what `InvoicePaginator` reads; see SORT_GROUPS).
     connection = tables.Column(
-        verbose_name=COLUMNS["connection"], order_by=("connection__name", "id")
+        verbose_name=COLUMNS["connection"],
+        order_by=("connection__name", "connection_id", "-issue_date", "-id"),
     )
     # Batch numbers as people read them: "2" before "10" (see `models.batch_sort_key`).
-    batch = tables.Column(verbose_name=COLUMNS["batch"], order_by=("batch__sort_key", "id"))
+    batch = tables.Column(
+        verbose_name=COLUMNS["batch"],
+        order_by=("batch__sort_key", "batch_id", "-issue_date", "-id"),
+    )
     issue_date = tables.Column(verbose_name=COLUMNS["issue_date"], order_by=("issue_date", "id"))
     scheduled_date = tables.Column(
         verbose_name=COLUMNS["scheduled_date"], order_by=("scheduled_date", "id")
@@ -130,7 +183,8 @@ class InvoiceTable(tables.Table):
         verbose_name=COLUMNS["amount_due"], order_by=("currency", "amount_due", "id"),
         attrs={"th": {"class": "num", "title": BY_CURRENCY}},
     )  # fmt: skip
-    currency = tables.Column(verbose_name=COLUMNS["currency"], order_by=("currency", "id"))
+    # Within a currency by amount: the index the amount sorts walk serves this one too.
+    currency = tables.Column(verbose_name=COLUMNS["currency"], order_by=("currency", "total", "id"))
     status = tables.Column(
         verbose_name=COLUMNS["status"], order_by=("status", "-issue_date", "-id")
     )

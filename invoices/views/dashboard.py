@@ -30,6 +30,7 @@ from ..selectors import (
     connections_for_user,
     connections_with_roles,
     invoice_batch_groups,
+    invoice_sort_groups,
     invoice_summary_key,
     invoice_totals,
     invoice_view_counts,
@@ -49,10 +50,15 @@ def per_page_from(request: HttpRequest) -> int:
     return min(PER_PAGE_CHOICES, key=lambda choice: (abs(choice - wanted), choice))
 
 
-def paginate(table: InvoiceTable, page: str, per_page: int, *, count: int) -> None:
+def paginate(
+    table: InvoiceTable, page: str, per_page: int, *, count: int, groups: Any = None
+) -> None:
     """Page `page` ("last" or a number) of `count` rows; out of range shows the nearest
-    page, never a 404."""
-    options = {"paginator_class": InvoicePaginator, "per_page": per_page, "count": count}
+    page, never a 404. `groups`: see `InvoicePaginator`."""
+    options = {
+        "paginator_class": InvoicePaginator, "per_page": per_page, "count": count,
+        "groups": groups,
+    }  # fmt: skip
     try:
         table.paginate(page=page, **options)
     except PageNotAnInteger:
@@ -120,7 +126,14 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         table.data.data = ordered.order_by(
             F("batch_id").desc(nulls_last=True), *ordered.query.order_by
         )
-    paginate(table, request.GET.get("page", "1"), per_page, count=count)
+
+    def groups(sort: str) -> list[tuple[Any, int]]:
+        key = invoice_summary_key(
+            connections=connections, filters=cleaned, today=today, kind=f"groups:{sort}"
+        )
+        return invoice_sort_groups(invoices=invoices, sort=sort, cache_key=key)
+
+    paginate(table, request.GET.get("page", "1"), per_page, count=count, groups=groups)
 
     groups = {}
     if grouped:

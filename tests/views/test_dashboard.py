@@ -267,7 +267,8 @@ def test_each_column_sorts(as_finance: Client, column: str, descending: bool):
     assert numbers(response)[0] == FIRST_ROWS[column][descending]
 
 
-@pytest.mark.parametrize(("sort", "first"), [("connection", "INV-A01"), ("-connection", "INV-B20")])
+# Within a connection or batch: newest first (going up), oldest first (going down).
+@pytest.mark.parametrize(("sort", "first"), [("connection", "INV-A07"), ("-connection", "INV-B20")])
 def test_connection_column_sorts(as_root: Client, sort: str, first: str):
     response = as_root.get(LIST, {"sort": sort})
 
@@ -396,6 +397,31 @@ def test_pages_past_the_middle_hold_the_same_rows_as_reading_forward(
 
     assert len(by_25) == len(set(by_25)) == many
     assert by_25[:100] == first_100
+
+
+@pytest.mark.parametrize("skip_ids_from", [500, 10], ids=["rows", "ids-first"])
+@pytest.mark.parametrize("sort", ["connection", "-connection", "batch", "-batch"])
+def test_a_sort_by_another_tables_column_pages_through_the_databases_order(
+    as_root: Client, mirror: Mirror, many: int, sort: str, skip_ids_from: int, monkeypatch
+):
+    """The connection and batch sorts read a group at a time; every page holds exactly
+    the rows the database's own ORDER BY puts there (its collation, its NULLs)."""
+    monkeypatch.setattr(tables, "SKIP_IDS_FROM", skip_ids_from)
+    Connection.objects.filter(pk=mirror.bravo.pk).update(name="alpha")  # collation: a, A
+    Batch.objects.create(connection=mirror.bravo, number="3")
+    connection_data_changed(connection_ids=[mirror.alpha.pk, mirror.bravo.pk])
+    first = as_root.get(LIST, {"sort": sort})
+    pages = first.context["table"].paginator.num_pages
+    listed = [
+        number
+        for page in range(1, pages + 1)
+        for number in numbers(as_root.get(LIST, {"sort": sort, "page": page}))
+    ]
+    ordering = first.context["table"].data.data.query.order_by
+
+    in_sql = list(Invoice.objects.order_by(*ordering).values_list("number", flat=True))
+    assert listed == in_sql
+    assert len(set(listed)) > 130
 
 
 def test_the_count_of_all_matching_invoices_is_shown(as_finance: Client, many: int):
