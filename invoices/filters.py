@@ -15,7 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .aging import BUCKET_KEYS, BUCKETS, aging_bucket_q
-from .models import AuditAction, AuditEntry, AuditOutcome, Batch, Connection, Invoice, InvoiceStatus
+from .models import (
+    AuditAction,
+    AuditEntry,
+    AuditOutcome,
+    Batch,
+    Connection,
+    Invoice,
+    InvoiceStatus,
+    InvoiceSummary,
+)
 from .notes import follow_up_due_q, has_notes_q
 from .selectors import (
     accounts_for_user,
@@ -24,6 +33,8 @@ from .selectors import (
     invoice_overdue_q,
     invoice_summary_key,
 )
+from .summaries import FILTERS as SUMMARY_FILTERS
+from .summaries import summaries_current
 
 PER_PAGE_CHOICES = (25, 50, 100)
 # Bounds on what a person can type: a search longer than any invoice number or customer
@@ -258,6 +269,26 @@ class InvoiceFilter(django_filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             if name not in names:
                 queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def summaries(self, without: tuple[str, ...] = ()) -> QuerySet[InvoiceSummary] | None:
+        """The summaries (`InvoiceSummary`) of what `qs_without(without)` matches, filtered
+        the same way, or None where they cannot answer: a filter is set that they do not
+        hold (search, customer, batch, amounts, exported, notes), or a connection in
+        scope has invoices written since its summaries were built."""
+        if not summaries_current(self.connections):
+            return None
+        self.errors  # noqa: B018 - validates the form, as `qs` does
+        applied = {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if name not in without and value not in (None, "", [], ())
+        }
+        if set(applied) - SUMMARY_FILTERS:
+            return None
+        queryset = InvoiceSummary.objects.filter(connection__in=[c.pk for c in self.connections])
+        for name, value in applied.items():
+            queryset = self.filters[name].filter(queryset, value)
         return queryset
 
     @property

@@ -48,6 +48,9 @@ class Connection(models.Model):
     # Bumped in the same transaction as every write to this connection's invoices:
     # summaries of them (totals, counts) are cached under it and never served stale.
     data_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # The data version the invoices' summaries (`InvoiceSummary`) were last built at;
+    # they are read only while it equals `data_version` (see invoices/summaries.py).
+    summary_version = models.PositiveBigIntegerField(null=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -304,6 +307,36 @@ class Invoice(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.status == InvoiceStatus.PAID
+
+
+class InvoiceSummary(models.Model):
+    """How many invoices of a connection share one combination of the fields the
+    common filters ask about, with their money summed: totals and counts for those
+    filters read these (a few thousand rows) instead of the invoices (a million).
+
+    The fields carry the invoice's names, so the list's own filters apply to them
+    unchanged (see `InvoiceFilter.summaries`); a delivery error is summarised as "!".
+    Rebuilt per connection by `summaries.summaries_rebuild`.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    issue_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices)
+    incasso = models.BooleanField()
+    missing = models.BooleanField()
+    delivery_error = models.CharField(max_length=1, blank=True)
+    invoices = models.PositiveIntegerField()
+    # Sums: room for a million invoices of the largest amount an invoice may hold.
+    total = models.DecimalField(max_digits=28, decimal_places=4)
+    amount_due = models.DecimalField(max_digits=28, decimal_places=4)
+
+    class Meta:
+        verbose_name = _("invoice summary")
+        verbose_name_plural = _("invoice summaries")
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.issue_date} {self.currency} {self.status}"
 
 
 class SyncState(models.TextChoices):

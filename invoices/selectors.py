@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -36,6 +36,7 @@ from .models import (
     Connection,
     Invoice,
     InvoiceStatus,
+    InvoiceSummary,
     Role,
     SyncRun,
     SyncState,
@@ -250,38 +251,54 @@ def _money_sum(field: str, condition: Q) -> Coalesce:
     return Coalesce(Sum(field, filter=condition), _ZERO)
 
 
-def _totals_annotations(*, gone_counted: bool) -> dict[str, Any]:
+def _counter(summaries: bool) -> Callable[[Q | None], Any]:
+    """How many invoices (meeting a condition) there are: counted, or summed over their
+    summaries (whose money fields already hold sums, so `Sum` reads the same on both)."""
+    if summaries:
+        return lambda condition: Coalesce(Sum("invoices", filter=condition), 0)
+    return lambda condition: Count("pk", filter=condition)
+
+
+def _totals_annotations(*, gone_counted: bool, summaries: bool = False) -> dict[str, Any]:
     counted = Q() if gone_counted else ~_GONE
     unpaid, paid = counted & _UNPAID, counted & ~_UNPAID
+    count = _counter(summaries)
     return {
-        "listed": Count("pk"),
-        "gone": Count("pk", filter=_GONE),
+        "listed": count(None),
+        "gone": count(_GONE),
         "outstanding": _money_sum("amount_due", unpaid),
-        "outstanding_count": Count("pk", filter=unpaid),
+        "outstanding_count": count(unpaid),
         "incasso_pending": _money_sum("amount_due", unpaid & Q(incasso=True)),
-        "incasso_pending_count": Count("pk", filter=unpaid & Q(incasso=True)),
+        "incasso_pending_count": count(unpaid & Q(incasso=True)),
         "paid": _money_sum("total", paid),
-        "paid_count": Count("pk", filter=paid),
+        "paid_count": count(paid),
     }
 
 
 def invoice_totals(
-    *, invoices: QuerySet[Invoice], gone_counted: bool = False, cache_key: str | None = None
+    *,
+    invoices: QuerySet[Invoice],
+    gone_counted: bool = False,
+    cache_key: str | None = None,
+    summaries: QuerySet[InvoiceSummary] | None = None,
 ) -> list[CurrencyTotals]:
     """Totals per currency over the whole (filtered) set, in one query; invoices gone
     upstream are left out of the money unless `gone_counted` (see `CurrencyTotals`).
 
-    With a `cache_key` from `invoice_summary_key`, the result is cached: the key changes
-    as soon as the invoices it sums change, so a cached total is never a stale one.
+    `summaries`: the same set's summaries (`InvoiceFilter.summaries`), summed instead of
+    the invoices when given. With a `cache_key` from `invoice_summary_key`, the result
+    is cached: the key changes as soon as the invoices it sums change, so a cached total
+    is never a stale one.
     """
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
+    source = invoices if summaries is None else summaries
     rows = (
-        invoices.order_by()
+        source.order_by()
         .values("currency")
-        .annotate(**_totals_annotations(gone_counted=gone_counted))
+        .annotate(**_totals_annotations(gone_counted=gone_counted, summaries=summaries is not None))
         .order_by("currency")
     )
     totals = [CurrencyTotals(**row, gone_counted=gone_counted) for row in rows]
@@ -300,18 +317,27 @@ SORT_GROUPS: dict[str, tuple[str, Any, str]] = {
 
 
 def invoice_sort_groups(
-    *, invoices: QuerySet[Invoice], sort: str, cache_key: str | None = None
+    *,
+    invoices: QuerySet[Invoice],
+    sort: str,
+    cache_key: str | None = None,
+    summaries: QuerySet[InvoiceSummary] | None = None,
 ) -> list[tuple[int | None, int]]:
     """The groups of `invoices` for a sort in `SORT_GROUPS` (connections or batches), as
     (group id, invoices in it), in ascending order of that sort: by name or number, then
     id; invoices without a batch where the database puts NULL (`nulls_order_largest`).
-    Cached like `invoice_totals` under a key from `invoice_summary_key`."""
+    Counted from the same set's `summaries` where they hold the group (connections);
+    cached like `invoice_totals` under a key from `invoice_summary_key`."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
     field, model, key = SORT_GROUPS[sort]
-    counts = dict(invoices.order_by().values(field).annotate(n=Count("pk")).values_list(field, "n"))
+    if summaries is not None and field == "connection_id":
+        counted = summaries.order_by().values(field).annotate(n=Sum("invoices"))
+    else:
+        counted = invoices.order_by().values(field).annotate(n=Count("pk"))
+    counts = {pk: n for pk, n in counted.values_list(field, "n") if n}
     # Ordered by the database: its collation is the one the SQL sort (the export) uses.
     ordered = model.objects.filter(pk__in=[pk for pk in counts if pk is not None]).order_by(
         key, "pk"
@@ -371,21 +397,25 @@ def invoice_view_counts(
     today: dt.date,
     connections: Iterable[Connection] | None = None,
     cache_key: str | None = None,
+    summaries: QuerySet[InvoiceSummary] | None = None,
 ) -> dict[str, int]:
     """How many of `invoices` each quick view holds (see `filters.QUICK_VIEWS`: all,
-    unpaid, overdue, Incasso pending, delivery errors, paid), in one query, cached like
-    `invoice_totals` under a key from `invoice_summary_key`."""
+    unpaid, overdue, Incasso pending, delivery errors, paid), in one query, from their
+    `summaries` when given, cached like `invoice_totals` under a key from
+    `invoice_summary_key`."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
-    counts = invoices.order_by().aggregate(
-        all=Count("pk"),
-        unpaid=Count("pk", filter=_UNPAID),
-        overdue=Count("pk", filter=invoice_overdue_q(today=today, connections=connections)),
-        incasso=Count("pk", filter=_UNPAID & Q(incasso=True)),
-        errors=Count("pk", filter=~Q(delivery_error="")),
-        paid=Count("pk", filter=~_UNPAID),
+    count = _counter(summaries is not None)
+    source = invoices if summaries is None else summaries
+    counts = source.order_by().aggregate(
+        all=count(None),
+        unpaid=count(_UNPAID),
+        overdue=count(invoice_overdue_q(today=today, connections=connections)),
+        incasso=count(_UNPAID & Q(incasso=True)),
+        errors=count(~Q(delivery_error="")),
+        paid=count(~_UNPAID),
     )
     if cache_key is not None:
         cache.set(cache_key, counts, settings.SUMMARY_CACHE_SECONDS)

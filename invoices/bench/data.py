@@ -32,6 +32,7 @@ from ..models import (
     SyncState,
 )
 from ..sandbox.acronis import CUSTOMER_NAMES
+from ..summaries import summaries_rebuild
 from ..sync import connection_data_changed, database_statistics_refresh
 
 ACRONIS_NAME = "Bench Acronis EU"
@@ -254,7 +255,8 @@ def bench_data_create(*, invoices: int, seed: int = 1) -> BenchData:
     for batch, size in zip(batch_rows, sizes, strict=True):
         batch.size = size
     Batch.objects.bulk_update(batch_rows, ["size"])
-    connection_data_changed(connection_ids=[acronis.pk, hostway.pk])
+    connection_data_changed(connection_ids=[acronis.pk, hostway.pk], summaries_later=False)
+    summaries_rebuild(connection_ids=[acronis.pk, hostway.pk])  # as a sync's end does
 
     user_model = get_user_model()
     finance = user_model.objects.create_user(FINANCE_USERNAME, password=None)

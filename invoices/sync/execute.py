@@ -14,6 +14,7 @@ from ..models import Connection, SyncRun, SyncState
 from ..providers import ProviderError
 from ..providers.base import ProviderClient
 from ..providers.registry import provider_label
+from ..summaries import summaries_rebuild
 from .gone import Listing, invoices_mark_gone
 from .pull import Progress, pull
 from .runs import (
@@ -125,4 +126,6 @@ def _finish(run: SyncRun, listing: Listing) -> None:
             finished_at=now,
             heartbeat_at=now,
         )
+        # Nothing stale once the run is seen ended: its summaries end with it.
+        summaries_rebuild(connection_ids=[run.connection_id])
     database_statistics_refresh()

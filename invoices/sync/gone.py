@@ -135,7 +135,7 @@ def invoices_mark_gone(*, run: SyncRun, listing: Listing) -> int:
     for chunk in chunks(gone):
         Invoice.objects.filter(pk__in=chunk).update(missing=True)
     if gone:
-        connection_data_changed(connection_ids=[connection.pk])
+        connection_data_changed(connection_ids=[connection.pk], summaries_later=False)
     return len(gone)
 
 

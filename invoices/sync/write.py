@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from ..models import Account, Batch, Connection, Invoice, InvoiceStatus, SyncRun, batch_sort_key
 from ..providers import types as domain
+from ..summaries import summaries_rebuild_later
 from .runs import run_update
 from .upsert import FINGERPRINT, LOOKUP_FIELDS, chunks, invoices_upsert
 
@@ -160,7 +161,7 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
         for chunk in chunks(returning):
             Invoice.objects.filter(pk__in=chunk).update(last_seen_run=run, missing=False)
         if rows or returning:
-            connection_data_changed(connection_ids=[connection.pk])
+            connection_data_changed(connection_ids=[connection.pk], summaries_later=False)
     return seen
 
 
@@ -285,16 +286,19 @@ def _money(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.0001"))
 
 
-def connection_data_changed(*, connection_ids: Iterable[int]) -> None:
+def connection_data_changed(*, connection_ids: Iterable[int], summaries_later: bool = True) -> None:
     """Record that these connections' invoices changed: what was cached about them
-    (see `selectors.invoice_totals`) is no longer served.
+    (see `selectors.invoice_totals`) and their summaries are no longer served, and (with
+    `summaries_later`) queue the summaries' rebuild for when the transaction commits. A
+    sync passes False: it rebuilds them as it finishes (`summaries.summaries_rebuild`).
 
     Call it inside the transaction that writes the invoices: the new version becomes
     visible together with the rows it stands for.
     """
-    Connection.objects.filter(pk__in=list(connection_ids)).update(
-        data_version=F("data_version") + 1
-    )
+    ids = list(connection_ids)
+    Connection.objects.filter(pk__in=ids).update(data_version=F("data_version") + 1)
+    if summaries_later:
+        summaries_rebuild_later(connection_ids=ids)
 
 
 def database_statistics_refresh(*, lookups_only: bool = False) -> None:

@@ -105,7 +105,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     cleaned = filterset.form.cleaned_data
     summary_key = invoice_summary_key(connections=connections, filters=cleaned, today=today)
     gone_counted = filterset.gone_counted
-    totals = invoice_totals(invoices=invoices, gone_counted=gone_counted, cache_key=summary_key)
+    summaries = filterset.summaries()
+    totals = invoice_totals(
+        invoices=invoices, gone_counted=gone_counted, cache_key=summary_key, summaries=summaries
+    )
     count = sum(currency.listed for currency in totals)  # the rows listed, gone or not
     grouped = request.GET.get("group") == "batch"
     saved = _saved_view(request)
@@ -131,7 +134,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         key = invoice_summary_key(
             connections=connections, filters=cleaned, today=today, kind=f"groups:{sort}"
         )
-        return invoice_sort_groups(invoices=invoices, sort=sort, cache_key=key)
+        return invoice_sort_groups(invoices=invoices, sort=sort, cache_key=key, summaries=summaries)
 
     paginate(table, request.GET.get("page", "1"), per_page, count=count, groups=groups)
 
@@ -318,6 +321,7 @@ def quick_views(
             kept = {k: v for k, v in other_filters.items() if k not in left_out}
             counted[left_out] = invoice_view_counts(
                 invoices=filterset.qs_without((*VIEW_FIELDS, *left_out)),
+                summaries=filterset.summaries(without=(*VIEW_FIELDS, *left_out)),
                 today=today,
                 connections=connections,
                 cache_key=invoice_summary_key(

@@ -7,6 +7,7 @@ and the totals are what a fresh SUM says."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,12 @@ from .fakes import ScriptedClient, invoice
 pytestmark = pytest.mark.django_db
 
 
+def _written_table(sql: str) -> str | None:
+    """The table an UPDATE or INSERT writes to (None for anything else)."""
+    match = re.match(r'\s*(?:UPDATE|INSERT INTO)\s+"(\w+)"', sql, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
 def _sync(connection: Connection, numbers: list[int], per_page: int = 40, changes=None):
     changes = changes or {}
     pages = [
@@ -33,8 +40,7 @@ def _sync(connection: Connection, numbers: list[int], per_page: int = 40, change
     writes = [
         sql
         for sql in statements
-        if any(table in sql for table in ("invoices_invoice", "invoices_account", "invoices_batch"))
-        and sql.lstrip().upper().startswith(("UPDATE", "INSERT"))
+        if _written_table(sql) in ("invoices_invoice", "invoices_account", "invoices_batch")
     ]
     return run, writes
 
@@ -63,10 +69,44 @@ def test_gone_and_returning_invoices_are_still_marked_with_unchanged_ones_around
     third, writes = _sync(connection, list(range(200)), changes={0: {"total": Decimal("1.00")}})
     assert (third.updated, third.unchanged, third.missing) == (0, 200, 0)
     assert not Invoice.objects.filter(connection=connection, missing=True).exists()
-    invoice_writes = [sql for sql in writes if "invoices_invoice" in sql]
+    invoice_writes = [sql for sql in writes if _written_table(sql) == "invoices_invoice"]
     assert len(invoice_writes) == 1 and "missing" in invoice_writes[0]  # the returning rows
 
     held = Invoice.objects.filter(connection=connection, missing=False)
     assert sum(held.values_list("total", flat=True)) == sum(
         invoice(n, **({"total": Decimal("1.00")} if n == 0 else {})).total for n in range(200)
     )
+
+
+def _by_state(rows, count: str) -> dict:
+    """{(status, missing): (invoices, total, amount due)} summed in Python."""
+    sums: dict = {}
+    for row in rows:
+        key = (row["status"], row["missing"])
+        n, total, due = sums.get(key, (0, Decimal(0), Decimal(0)))
+        sums[key] = (n + row[count], total + row["total"], due + row["amount_due"])
+    return sums
+
+
+def test_summaries_end_every_sync_equal_to_a_fresh_sum():
+    from invoices.models import InvoiceSummary
+
+    connection = Connection.objects.create(provider="acronis", name="summed")
+    fields = ("status", "missing", "total", "amount_due")
+    for numbers, changes in (
+        (list(range(120)), {}),  # created
+        (
+            list(range(100)),
+            {3: {"total": Decimal("7.77")}, 4: {"paid": False, "amount_due": Decimal("5")}},
+        ),  # gone
+        (list(range(130)), {3: {"total": Decimal("7.78")}}),  # back, new, changed again
+    ):
+        _sync(connection, numbers, changes=changes)
+        connection.refresh_from_db()
+        held = Invoice.objects.filter(connection=connection).values(*fields)
+        summed = InvoiceSummary.objects.filter(connection=connection).values(*fields, "invoices")
+
+        assert connection.summary_version == connection.data_version
+        assert _by_state(summed, "invoices") == _by_state(
+            ({**row, "one": 1} for row in held), "one"
+        )

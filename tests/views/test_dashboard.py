@@ -18,6 +18,7 @@ from django.utils import timezone
 from invoices import tables
 from invoices.filters import period_range
 from invoices.models import Account, Batch, Connection, Invoice
+from invoices.summaries import summaries_rebuild
 from invoices.sync import connection_data_changed
 
 from .factories import A_ALL, A_FILLER, B_ALL, Mirror, days_ago, invoice_fields, make_invoice
@@ -399,17 +400,21 @@ def test_pages_past_the_middle_hold_the_same_rows_as_reading_forward(
     assert by_25[:100] == first_100
 
 
+@pytest.mark.parametrize("summarised", [False, True], ids=["counted", "summarised"])
 @pytest.mark.parametrize("skip_ids_from", [500, 10], ids=["rows", "ids-first"])
 @pytest.mark.parametrize("sort", ["connection", "-connection", "batch", "-batch"])
 def test_a_sort_by_another_tables_column_pages_through_the_databases_order(
-    as_root: Client, mirror: Mirror, many: int, sort: str, skip_ids_from: int, monkeypatch
+    as_root, mirror: Mirror, many: int, sort: str, skip_ids_from: int, summarised, monkeypatch
 ):
-    """The connection and batch sorts read a group at a time; every page holds exactly
-    the rows the database's own ORDER BY puts there (its collation, its NULLs)."""
+    """The connection and batch sorts read a group at a time (the groups' sizes counted
+    or read from the summaries); every page holds exactly the rows the database's own
+    ORDER BY puts there (its collation, its NULLs)."""
     monkeypatch.setattr(tables, "SKIP_IDS_FROM", skip_ids_from)
     Connection.objects.filter(pk=mirror.bravo.pk).update(name="alpha")  # collation: a, A
     Batch.objects.create(connection=mirror.bravo, number="3")
     connection_data_changed(connection_ids=[mirror.alpha.pk, mirror.bravo.pk])
+    if summarised:
+        summaries_rebuild(connection_ids=Connection.objects.values_list("pk", flat=True))
     first = as_root.get(LIST, {"sort": sort})
     pages = first.context["table"].paginator.num_pages
     listed = [
