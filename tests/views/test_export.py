@@ -275,16 +275,15 @@ def test_a_csv_that_fails_part_way_says_so_and_aborts(as_finance: Client, monkey
     not, and the response breaks off (the server aborts the connection)."""
     from invoices import exports
 
-    real = exports.export_rows
+    real = exports.export_text_blocks
 
     def failing_after_two(invoices):
-        rows = real(invoices)
-        yield next(rows)  # the header
-        yield next(rows)
-        yield next(rows)
+        blocks = real(invoices)
+        yield next(blocks)  # the header
+        yield next(blocks)[:2]
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(exports, "export_rows", failing_after_two)
+    monkeypatch.setattr(exports, "export_text_blocks", failing_after_two)
     response = as_finance.get(CSV_URL)
     assert response.status_code == 200
     received = []
@@ -311,3 +310,38 @@ def test_an_xlsx_that_cannot_be_made_is_an_error_page(as_finance: Client, monkey
 
     assert response.status_code == 500
     assert "The export failed" in response.content.decode()
+
+
+AWKWARD_AMOUNTS = ["0", "0.01", "-12.50", "1234.5678", "999999999.9999", "-0.0001", "100"]
+AWKWARD_TEXT = ["=1+2", "+31 20", "-minus", "@sum", "\tTab", "\rReturn", 'Quote "x", y', "Ünï 株"]
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "es"])
+def test_the_csv_text_the_database_writes_is_what_the_typed_rows_say(mirror: Mirror, language):
+    """The CSV's cells are worked out in SQL (`export_text_blocks`); the typed rows
+    (`export_rows`, which the XLSX writes) and `_cell` are the rule they must follow,
+    for awkward amounts and text in every column that holds text."""
+    from django.utils import translation
+
+    from invoices import exports
+    from invoices.models import Batch, Invoice
+
+    account = mirror.accounts["acme"]
+    for n, (amount, text) in enumerate(zip(AWKWARD_AMOUNTS * 2, AWKWARD_TEXT * 2, strict=False)):
+        batch = (
+            Batch.objects.create(connection=mirror.alpha, number=f"{text}{n}") if n % 2 else None
+        )
+        make_invoice(
+            account, f"{text}-{n}", customer_name=text, total=Decimal(amount),
+            amount_due=-Decimal(amount), delivery_error=text if n % 3 else "", batch=batch,
+            incasso=bool(n % 2), missing=bool(n % 3 == 1),
+        )  # fmt: skip
+    invoices = Invoice.objects.order_by("-issue_date", "-id")
+
+    with translation.override(language):
+        typed = io.StringIO()
+        csv.writer(typed).writerows(exports.export_rows(invoices))
+        text = "".join(exports.csv_lines(invoices))
+
+    assert text == "\ufeff" + typed.getvalue()
+    assert "'=1+2" in text and "1234.5678" in text and "-12.50" in text
