@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Case, CharField, F, Func, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce
@@ -171,7 +172,10 @@ def export_text_blocks(invoices: QuerySet[Invoice]) -> Iterator[Sequence[Sequenc
     cells = _text_cells(_words())
     names = [f"cell_{n}" for n in range(len(cells))]
     texts = invoices.annotate(**dict(zip(names, cells, strict=True))).values_list(*names)
-    sql, params = texts.query.get_compiler(using=invoices.db).as_sql()
+    try:
+        sql, params = texts.query.get_compiler(using=invoices.db).as_sql()
+    except EmptyResultSet:  # `none()`: nothing the user may see
+        return
     with connections[invoices.db].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
