@@ -21,12 +21,23 @@ from django.db import models
 @cache
 def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
     if not keys:
-        digest = hashlib.sha256(b"billingportal-credentials:" + secret_key.encode()).digest()
-        keys = (base64.urlsafe_b64encode(digest).decode(),)
+        keys = (_derived_key(secret_key),)
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as exc:
         raise ImproperlyConfigured("CREDENTIALS_KEYS holds an invalid Fernet key") from exc
+
+
+def credentials_keys() -> list[str]:
+    """The keys in use: `CREDENTIALS_KEYS`, or the one derived from SECRET_KEY (for a
+    process that must read what this one wrote, e.g. the benchmark's server)."""
+    keys = list(getattr(settings, "CREDENTIALS_KEYS", ()))
+    return keys or [_derived_key(settings.SECRET_KEY)]
+
+
+def _derived_key(secret_key: str) -> str:
+    digest = hashlib.sha256(b"billingportal-credentials:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def fernet() -> MultiFernet:

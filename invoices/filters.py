@@ -249,6 +249,7 @@ class InvoiceFilter(django_filters.FilterSet):
         # account may be invoiced in several), cached until those invoices change.
         currencies = invoice_currencies(
             invoices=self.queryset,
+            summaries=self._summaries_of_scope(),
             cache_key=invoice_summary_key(
                 connections=connections, filters={}, today=timezone.localdate(),
                 kind="currencies",
@@ -276,7 +277,8 @@ class InvoiceFilter(django_filters.FilterSet):
         the same way, or None where they cannot answer: a filter is set that they do not
         hold (search, customer, batch, amounts, exported, notes), or a connection in
         scope has invoices written since its summaries were built."""
-        if not summaries_current(self.connections):
+        scope = self._summaries_of_scope()
+        if scope is None:
             return None
         self.errors  # noqa: B018 - validates the form, as `qs` does
         applied = {
@@ -286,10 +288,16 @@ class InvoiceFilter(django_filters.FilterSet):
         }
         if set(applied) - SUMMARY_FILTERS:
             return None
-        queryset = InvoiceSummary.objects.filter(connection__in=[c.pk for c in self.connections])
+        queryset = scope
         for name, value in applied.items():
             queryset = self.filters[name].filter(queryset, value)
         return queryset
+
+    def _summaries_of_scope(self) -> QuerySet[InvoiceSummary] | None:
+        """Every summary of the user's connections, or None if one is behind."""
+        if not summaries_current(self.connections):
+            return None
+        return InvoiceSummary.objects.filter(connection__in=[c.pk for c in self.connections])
 
     @property
     def gone_counted(self) -> bool:

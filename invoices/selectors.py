@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection as db_connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -32,7 +31,6 @@ from .models import (
     COMPLETED_STATES,
     Access,
     Account,
-    Batch,
     Connection,
     Invoice,
     InvoiceStatus,
@@ -308,11 +306,11 @@ def invoice_totals(
 
 
 # The sorts by a column of another table, read one group at a time (see
-# `tables.InvoicePaginator`): the invoice field that names the group, and the group's
-# model and the field it sorts by (ties: its id).
-SORT_GROUPS: dict[str, tuple[str, Any, str]] = {
-    "connection__name": ("connection_id", Connection, "name"),
-    "batch__sort_key": ("batch_id", Batch, "sort_key"),
+# `tables.InvoicePaginator`): the invoice field that names the group, and the field of
+# the group's table it sorts by (ties: the group's id).
+SORT_GROUPS: dict[str, tuple[str, str]] = {
+    "connection__name": ("connection_id", "connection__name"),
+    "batch__sort_key": ("batch_id", "batch__sort_key"),
 }
 
 
@@ -324,41 +322,40 @@ def invoice_sort_groups(
     summaries: QuerySet[InvoiceSummary] | None = None,
 ) -> list[tuple[int | None, int]]:
     """The groups of `invoices` for a sort in `SORT_GROUPS` (connections or batches), as
-    (group id, invoices in it), in ascending order of that sort: by name or number, then
-    id; invoices without a batch where the database puts NULL (`nulls_order_largest`).
+    (group id, invoices in it), in one query, in the ascending order of that sort as the
+    database puts it (its collation; invoices without a batch where it puts NULL).
     Counted from the same set's `summaries` where they hold the group (connections);
     cached like `invoice_totals` under a key from `invoice_summary_key`."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
-    field, model, key = SORT_GROUPS[sort]
+    field, key = SORT_GROUPS[sort]
     if summaries is not None and field == "connection_id":
         counted = summaries.order_by().values(field).annotate(n=Sum("invoices"))
     else:
         counted = invoices.order_by().values(field).annotate(n=Count("pk"))
-    counts = {pk: n for pk, n in counted.values_list(field, "n") if n}
-    # Ordered by the database: its collation is the one the SQL sort (the export) uses.
-    ordered = model.objects.filter(pk__in=[pk for pk in counts if pk is not None]).order_by(
-        key, "pk"
-    )
-    groups = [(pk, counts[pk]) for pk in ordered.values_list("pk", flat=True)]
-    if None in counts:
-        nulls_last = db_connection.features.nulls_order_largest
-        groups = [*groups, (None, counts[None])] if nulls_last else [(None, counts[None]), *groups]
+    groups = [(pk, n) for pk, n in counted.order_by(key, field).values_list(field, "n") if n]
     if cache_key is not None:
         cache.set(cache_key, groups, settings.SUMMARY_CACHE_SECONDS)
     return groups
 
 
-def invoice_currencies(*, invoices: QuerySet[Invoice], cache_key: str | None = None) -> list[str]:
-    """The currencies the invoices are in (the currency filter's choices), cached like
-    `invoice_totals` under a key from `invoice_summary_key`."""
+def invoice_currencies(
+    *,
+    invoices: QuerySet[Invoice],
+    cache_key: str | None = None,
+    summaries: QuerySet[InvoiceSummary] | None = None,
+) -> list[str]:
+    """The currencies the invoices are in (the currency filter's choices), read from
+    their `summaries` when given, cached like `invoice_totals` under a key from
+    `invoice_summary_key`."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
-    currencies = list(invoices.order_by("currency").values_list("currency", flat=True).distinct())
+    source = invoices if summaries is None else summaries
+    currencies = list(source.order_by("currency").values_list("currency", flat=True).distinct())
     if cache_key is not None:
         cache.set(cache_key, currencies, settings.SUMMARY_CACHE_SECONDS)
     return currencies

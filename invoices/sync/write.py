@@ -320,4 +320,12 @@ def database_statistics_refresh(*, lookups_only: bool = False) -> None:
             if lookups_only:
                 columns = [Invoice._meta.get_field(name).column for name in LOOKUP_FIELDS]
                 target += f" ({', '.join(quote(column) for column in columns)})"
-            cursor.execute(f"ANALYZE {target}")
+                cursor.execute(f"ANALYZE {target}")
+            elif db_connection.in_atomic_block:
+                cursor.execute(f"ANALYZE {target}")
+            else:
+                # At a sync's end, VACUUM too (it cannot run in a transaction): the pages
+                # written are marked all-visible, so a deep page or a count walks the
+                # index alone instead of visiting every row (autovacuum would get there
+                # later; a re-sync that changed nothing has nothing for it to do).
+                cursor.execute(f"VACUUM (ANALYZE) {target}")

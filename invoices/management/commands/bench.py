@@ -26,6 +26,8 @@ from invoices.bench.data import bench_data_create
 from invoices.bench.database import bench_database, inside_test_run
 from invoices.bench.pages import pages_run
 from invoices.bench.sync import SYNC_RUNS, sync_child_measure, sync_run
+from invoices.bench.throughput import SIZE as THROUGHPUT_SIZE
+from invoices.bench.throughput import throughput_run
 
 DEFAULT_JSON = Path("bench-results/latest.json")
 TINY_SIZE = 200
@@ -56,6 +58,11 @@ class Command(BaseCommand):
             "--sync-runs", type=int, default=SYNC_RUNS, help="sync runs per size (median shown)"
         )
         parser.add_argument("--skip-pages", action="store_true")
+        parser.add_argument(
+            "--skip-throughput",
+            action="store_true",
+            help="skip the throughput scenario (PostgreSQL only: gunicorn under load)",
+        )
         parser.add_argument(
             "--tiny",
             action="store_true",
@@ -107,6 +114,8 @@ class Command(BaseCommand):
             else:
                 with bench_database("pages"):
                     results["sizes"] = self._pages(sizes, reps, options["seed"])
+        if not options["skip_throughput"] and not tiny and not inside_test_run():
+            results["throughput"] = self._throughput(options["seed"])
         if not options["skip_sync"]:
             sync_sizes = TINY_SYNC_SIZES if tiny else sizes
             runs = 1 if tiny else max(1, options["sync_runs"])
@@ -130,6 +139,14 @@ class Command(BaseCommand):
                 }
             )
         return out
+
+    def _throughput(self, seed: int) -> dict[str, Any]:
+        if connection.vendor != "postgresql":
+            return throughput_run(database="", log=self._log)  # says why it is skipped
+        with bench_database("throughput") as name:
+            self._log(f"generating {THROUGHPUT_SIZE:,} invoices for the throughput scenario ...")
+            bench_data_create(invoices=THROUGHPUT_SIZE, seed=seed)
+            return throughput_run(database=name, log=self._log)
 
     @staticmethod
     def _database() -> dict[str, Any]:
