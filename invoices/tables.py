@@ -8,7 +8,7 @@ from typing import Any
 
 import django_tables2 as tables
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_tables2.rows import BoundRows
 
@@ -78,31 +78,45 @@ def _rows(queryset: QuerySet, start: int, stop: int) -> list[Any]:
     return [found[pk] for pk in ids if pk in found]
 
 
+# A page that spans groups holding at most this many rows together is read in one
+# query sorted by the database (sorting them costs less than a query per group).
+SMALL_GROUPS = 20_000
+
+
 def _grouped_rows(
     queryset: QuerySet, groups: list[tuple[Any, int]], start: int, stop: int
 ) -> list[Any]:
     """Rows `start`..`stop` of `queryset`, sorted by another table's column (connection
-    name, batch number; `SORT_GROUPS`), read one group at a time.
+    name, batch number; `SORT_GROUPS`), read a group at a time.
 
     No index of the invoices holds that order, so the database would sort the whole
-    scope for every page. Its groups are few, and each group's rows walk an index of
-    their own in the order that follows the group (newest first): `groups`, their ids
-    and sizes in ascending order, tell which groups the page spans and where in each.
+    scope for every page. The groups are few; `groups`, their ids and sizes in
+    ascending order, tell which ones the page spans and where in each. Within one
+    group, the rows walk its own index in the order that follows the group (newest
+    first); a page across small groups is one query over just those groups.
     """
     order = queryset.query.order_by
     field = SORT_GROUPS[str(order[0]).lstrip("-")][0]
     descending = str(order[0]).startswith("-") == queryset.query.standard_ordering
-    within = queryset.order_by(*order[2:])  # keeps a `reverse()`
-    rows: list[Any] = []
-    offset = 0
+    spanned, offset = [], 0  # (group, size, where the page starts in it, where it stops)
     for key, size in reversed(groups) if descending else groups:
         if offset + size > start:
-            lookup = {field: key} if key is not None else {f"{field}__isnull": True}
-            part = within.filter(**lookup)
-            rows += _rows(part, max(start - offset, 0), min(stop - offset, size))
+            spanned.append((key, size, max(start - offset, 0), min(stop - offset, size)))
         offset += size
         if offset >= stop:
             break
+
+    def of(keys: list[Any]) -> Q:
+        wanted = Q(**{f"{field}__in": [key for key in keys if key is not None]})
+        return wanted | Q(**{f"{field}__isnull": True}) if None in keys else wanted
+
+    if len(spanned) > 1 and sum(size for _, size, _, _ in spanned) <= SMALL_GROUPS:
+        first = spanned[0][2]
+        return _rows(queryset.filter(of([key for key, *_ in spanned])), first, first + stop - start)
+    within = queryset.order_by(*order[2:])  # keeps a `reverse()`
+    rows: list[Any] = []
+    for key, _size, low, high in spanned:
+        rows += _rows(within.filter(of([key])), low, high)
     return rows
 
 

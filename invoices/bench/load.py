@@ -5,7 +5,8 @@
 The plan names the server, the targets (a path, a session cookie, extra headers) and
 the concurrencies. Each round runs every concurrency over every target in turn, for
 `seconds` each, so drift on the machine hits every target alike; each client thread
-keeps its own connection (keep-alive, as a browser does). Printed: per target and
+keeps its own connection (keep-alive, as a browser does, and like one it asks again
+once on a new connection when the server had closed the old one). Printed: per target and
 concurrency, the requests, failures (anything but a 200), requests per second and the
 p50 and p99 latencies over all rounds.
 """
@@ -41,14 +42,21 @@ def _slice(url: str, target: dict[str, Any], clients: int, seconds: float) -> di
         with requests.Session() as session:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                try:
-                    answer = session.get(
-                        url + target["path"], headers=headers, timeout=TIMEOUT,
-                        allow_redirects=False,
-                    )  # fmt: skip
-                    ok = answer.status_code == 200
-                except requests.RequestException:
-                    ok = False
+                ok = False
+                # A connection the server closed while idle (a worker recycled after its
+                # `max_requests`) is tried once more on a new one, as browsers do.
+                for _attempt in range(2):
+                    try:
+                        answer = session.get(
+                            url + target["path"], headers=headers, timeout=TIMEOUT,
+                            allow_redirects=False,
+                        )  # fmt: skip
+                        ok = answer.status_code == 200
+                        break
+                    except requests.ConnectionError:
+                        continue
+                    except requests.RequestException:
+                        break
                 mine.append(time.perf_counter() - started)
                 failed += not ok
         with lock:

@@ -401,15 +401,17 @@ def test_pages_past_the_middle_hold_the_same_rows_as_reading_forward(
 
 
 @pytest.mark.parametrize("summarised", [False, True], ids=["counted", "summarised"])
+@pytest.mark.parametrize("walk", [False, True], ids=["small-groups-at-once", "group-walk"])
 @pytest.mark.parametrize("skip_ids_from", [500, 10], ids=["rows", "ids-first"])
 @pytest.mark.parametrize("sort", ["connection", "-connection", "batch", "-batch"])
 def test_a_sort_by_another_tables_column_pages_through_the_databases_order(
-    as_root, mirror: Mirror, many: int, sort: str, skip_ids_from: int, summarised, monkeypatch
+    as_root, mirror, many, sort, skip_ids_from, walk, summarised, monkeypatch
 ):
     """The connection and batch sorts read a group at a time (the groups' sizes counted
-    or read from the summaries); every page holds exactly the rows the database's own
-    ORDER BY puts there (its collation, its NULLs)."""
+    or read from the summaries), or small groups at once; every page holds exactly the
+    rows the database's own ORDER BY puts there (its collation, its NULLs)."""
     monkeypatch.setattr(tables, "SKIP_IDS_FROM", skip_ids_from)
+    monkeypatch.setattr(tables, "SMALL_GROUPS", 0 if walk else 20_000)
     Connection.objects.filter(pk=mirror.bravo.pk).update(name="alpha")  # collation: a, A
     Batch.objects.create(connection=mirror.bravo, number="3")
     connection_data_changed(connection_ids=[mirror.alpha.pk, mirror.bravo.pk])
