@@ -21,8 +21,7 @@ from collections.abc import Iterable
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, CharField, Count, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, Sum, Value, When
 from django_tasks import task
 
 from .models import Connection, Invoice, InvoiceSummary
@@ -97,12 +96,3 @@ def summaries_current(connections: Iterable[Connection]) -> bool:
     """Whether every one of `connections` (as loaded for this request) has summaries
     built at its present data version."""
     return all(c.summary_version == c.data_version for c in connections)
-
-
-def summary_count() -> Coalesce:
-    """What `Count("pk")` of invoices is over their summaries."""
-    return Coalesce(Sum("invoices"), 0)
-
-
-def summary_count_of(condition: Q) -> Coalesce:
-    return Coalesce(Sum("invoices", filter=condition), 0)
