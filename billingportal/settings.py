@@ -126,6 +126,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Tests get a file too, as production has: Django's default in-memory test database
+    # shares one cache between threads, where a read that meets another thread's write
+    # fails at once ("database table is locked") instead of waiting out the timeout.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(BASE_DIR / "var" / "test-db.sqlite3")
+    )
 
 
 def cache_settings(url: str) -> dict:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from invoices.sandbox import SandboxApp, SandboxConfig, SandboxServer
@@ -16,6 +18,9 @@ FAST_HTTP = {
     "read_timeout": 2.0,
     "max_retries": 3,
 }
+
+# The SQLite test database is a file there (settings: as production has it).
+Path(settings.BASE_DIR, "var").mkdir(exist_ok=True)
 
 
 @pytest.fixture(scope="session")
