@@ -132,8 +132,8 @@ def _export_recorder(
 
 
 def _finished_or_marked(
-    lines: Iterator[str], recorded: Callable[[str, str], None]
-) -> Iterator[str]:
+    lines: Iterator[str | bytes], recorded: Callable[[str, str], None]
+) -> Iterator[str | bytes]:
     outcome, message = AuditOutcome.FAILED, _("The download stopped before the end.")
     try:
         yield from lines

@@ -4,6 +4,7 @@ an export that breaks off is recorded as failed."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 
@@ -186,15 +187,16 @@ def test_the_admin_shows_entries_but_refuses_add_change_and_delete(trail):
 def test_a_csv_export_that_fails_part_way_is_recorded_failed_not_ok(trail, monkeypatch):
     from invoices import exports
 
-    real = exports.export_text_blocks
+    real = exports.csv_blocks
 
-    def failing_after_two(invoices):
-        blocks = real(invoices)
-        yield next(blocks)  # the header
-        yield next(blocks)[:2]
-        raise RuntimeError("the database went away")
+    def failing_after_two(invoices, tally):
+        with contextlib.closing(real(invoices, tally)) as blocks:  # as a failing read does
+            yield next(blocks)  # the header
+            yield next(blocks)  # two rows (CHUNK)
+            raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(exports, "export_text_blocks", failing_after_two)
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    monkeypatch.setattr(exports, "csv_blocks", failing_after_two)
     before = {e.pk for e in entries()}
     response = _client(trail.users["finance"]).get(reverse("invoices:invoice_export", args=["csv"]))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from decimal import Decimal
@@ -275,15 +276,16 @@ def test_a_csv_that_fails_part_way_says_so_and_aborts(as_finance: Client, monkey
     not, and the response breaks off (the server aborts the connection)."""
     from invoices import exports
 
-    real = exports.export_text_blocks
+    real = exports.csv_blocks
 
-    def failing_after_two(invoices):
-        blocks = real(invoices)
-        yield next(blocks)  # the header
-        yield next(blocks)[:2]
-        raise RuntimeError("the database went away")
+    def failing_after_two(invoices, tally):
+        with contextlib.closing(real(invoices, tally)) as blocks:  # as a failing read does
+            yield next(blocks)  # the header
+            yield next(blocks)  # two rows (CHUNK)
+            raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(exports, "export_text_blocks", failing_after_two)
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    monkeypatch.setattr(exports, "csv_blocks", failing_after_two)
     response = as_finance.get(CSV_URL)
     assert response.status_code == 200
     received = []
@@ -296,6 +298,29 @@ def test_a_csv_that_fails_part_way_says_so_and_aborts(as_finance: Client, monkey
     assert lines[0] == HEADER
     assert len(lines) == 4
     assert lines[-1][0].startswith("EXPORT INCOMPLETE")
+
+
+def test_a_download_dropped_part_way_is_recorded_and_leaves_the_database_usable(
+    as_finance: Client, monkeypatch
+):
+    """A browser that goes away mid-file closes the response: the database's read (a
+    COPY in progress on PostgreSQL) is ended, the audit entry says the download stopped,
+    and the same database connection answers the next query."""
+    from invoices import exports
+    from invoices.models import AuditEntry, Invoice
+
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    response = as_finance.get(CSV_URL)
+    chunks = iter(response.streaming_content)
+    received = [next(chunks) for _ in range(3)]  # the BOM, the header, two rows
+    # What the server does when the client has gone: close the body, here through the
+    # test client's wrapper, which keeps the test's database connection open as it does.
+    response._iterator.close()
+
+    assert len(list(csv.reader(io.StringIO(b"".join(received).decode("utf-8-sig"))))) == 3
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.outcome == "failed" and entry.detail["rows"] == 2
+    assert Invoice.objects.count() > 2
 
 
 def test_an_xlsx_that_cannot_be_made_is_an_error_page(as_finance: Client, monkeypatch):
@@ -318,9 +343,10 @@ AWKWARD_TEXT = ["=1+2", "+31 20", "-minus", "@sum", "\tTab", "\rReturn", 'Quote 
 
 @pytest.mark.parametrize("language", ["en", "nl", "es"])
 def test_the_csv_text_the_database_writes_is_what_the_typed_rows_say(mirror: Mirror, language):
-    """The CSV's cells are worked out in SQL (`export_text_blocks`); the typed rows
-    (`export_rows`, which the XLSX writes) and `_cell` are the rule they must follow,
-    for awkward amounts and text in every column that holds text."""
+    """The CSV's cells are worked out in SQL (`export_text_blocks`; PostgreSQL's COPY
+    writes them there); the typed rows (`export_rows`, which the XLSX writes) and `_cell`
+    are the rule they must follow, for awkward amounts and text in every column that
+    holds text."""
     from django.utils import translation
 
     from invoices import exports
@@ -341,7 +367,10 @@ def test_the_csv_text_the_database_writes_is_what_the_typed_rows_say(mirror: Mir
     with translation.override(language):
         typed = io.StringIO()
         csv.writer(typed).writerows(exports.export_rows(invoices))
-        text = "".join(exports.csv_lines(invoices))
+        text = "".join(
+            part.decode() if isinstance(part, bytes) else part
+            for part in exports.csv_lines(invoices)
+        )
 
     assert text == "\ufeff" + typed.getvalue()
     assert "'=1+2" in text and "1234.5678" in text and "-12.50" in text
