@@ -20,7 +20,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
-from .models import Connection, Invoice, InvoiceStatus
+from .models import Account, Connection, Invoice, InvoiceStatus, InvoiceSummary
+from .selectors import invoice_counter
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,12 @@ def receivables_aging(
     today: dt.date,
     gone_counted: bool = False,
     cache_key: str | None = None,
+    summaries: QuerySet[InvoiceSummary] | None = None,
 ) -> list[CurrencyAging]:
     """Per currency, the outstanding amount and count in each bucket of `BUCKETS`, over
-    `invoices` (already scoped and filtered; of `connections`), in one query.
+    `invoices` (already scoped and filtered; of `connections`), in one query: over their
+    `summaries` when given (`InvoiceFilter.summaries`), which hold every field a bucket
+    asks about.
 
     With a `cache_key` from `selectors.invoice_summary_key` the result is cached (the
     key changes with the data, the payment terms and the day)."""
@@ -114,13 +118,15 @@ def receivables_aging(
         if cached is not None:
             return cached
     counted = _counted(gone_counted)
+    count = invoice_counter(summaries is not None)
     annotations: dict[str, Any] = {}
     for n, bucket in enumerate(BUCKETS):
         where = counted & aging_bucket_q(bucket.key, connections=connections, today=today)
         annotations[f"amount_{n}"] = Sum("amount_due", filter=where)
-        annotations[f"count_{n}"] = Count("pk", filter=where)
+        annotations[f"count_{n}"] = count(where)
+    source = invoices if summaries is None else summaries
     rows = (
-        invoices.filter(counted)
+        source.filter(counted)
         .order_by()
         .values("currency")
         .annotate(**annotations)
@@ -148,16 +154,17 @@ def aging_top_customers(
     limit: int = TOP_CUSTOMERS,
     cache_key: str | None = None,
 ) -> dict[str, list[TopCustomer]]:
-    """Per currency, the `limit` customers (accounts) owing the most, in one query (a
-    window function ranks them within their currency)."""
+    """Per currency, the `limit` customers (accounts) owing the most: one query ranks
+    them within their currency (a window function), a second names the few it kept
+    (naming every group before ranking joined each outstanding invoice to its account)."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
-    rows = (
+    rows = list(
         invoices.filter(_counted(gone_counted))
         .order_by()
-        .values("currency", "account_id", "account__name")
+        .values("currency", "account_id")
         .annotate(amount=Sum("amount_due"), count=Count("pk"))
         .annotate(
             rank=Window(
@@ -169,13 +176,16 @@ def aging_top_customers(
         .filter(rank__lte=limit)
         .order_by("currency", "rank")
     )
+    names = dict(
+        Account.objects.filter(pk__in={row["account_id"] for row in rows}).values_list("pk", "name")
+    )
     result: dict[str, list[TopCustomer]] = {}
     for row in rows:
         result.setdefault(row["currency"], []).append(
             TopCustomer(
                 currency=row["currency"],
                 account_id=row["account_id"],
-                name=row["account__name"],
+                name=names[row["account_id"]],
                 amount=row["amount"],
                 count=row["count"],
             )

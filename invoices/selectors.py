@@ -249,7 +249,7 @@ def _money_sum(field: str, condition: Q) -> Coalesce:
     return Coalesce(Sum(field, filter=condition), _ZERO)
 
 
-def _counter(summaries: bool) -> Callable[[Q | None], Any]:
+def invoice_counter(summaries: bool) -> Callable[[Q | None], Any]:
     """How many invoices (meeting a condition) there are: counted, or summed over their
     summaries (whose money fields already hold sums, so `Sum` reads the same on both)."""
     if summaries:
@@ -260,7 +260,7 @@ def _counter(summaries: bool) -> Callable[[Q | None], Any]:
 def _totals_annotations(*, gone_counted: bool, summaries: bool = False) -> dict[str, Any]:
     counted = Q() if gone_counted else ~_GONE
     unpaid, paid = counted & _UNPAID, counted & ~_UNPAID
-    count = _counter(summaries)
+    count = invoice_counter(summaries)
     return {
         "listed": count(None),
         "gone": count(_GONE),
@@ -404,7 +404,7 @@ def invoice_view_counts(
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
-    count = _counter(summaries is not None)
+    count = invoice_counter(summaries is not None)
     source = invoices if summaries is None else summaries
     counts = source.order_by().aggregate(
         all=count(None),

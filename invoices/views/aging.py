@@ -48,6 +48,7 @@ def receivables_aging_page(request: HttpRequest) -> HttpResponse:
         today=today,
         gone_counted=gone_counted,
         cache_key=key,
+        summaries=filterset.summaries(),
     )
     top = aging_top_customers(invoices=invoices, gone_counted=gone_counted, cache_key=top_key)
     base = filter_query(params)

@@ -87,6 +87,33 @@ def test_the_figures_from_summaries_are_those_the_invoices_give(
     assert (read, summed) == ((True, False) if query in HELD else (False, True))
 
 
+def _aging(client: Client, query: str) -> list:
+    response = client.get(f"/aging/?{query}")
+    assert response.status_code == 200
+    return [
+        (row["aging"].currency, [(f.amount, f.count) for f in row["aging"].buckets], row["top"])
+        for row in response.context["currencies"]
+    ]
+
+
+@pytest.mark.parametrize("query", ["", "currency=EUR", "gone=include", "period=this_year",
+                                   "incasso=true", "q=Acme"])  # fmt: skip
+def test_the_aging_from_summaries_is_what_the_invoices_give(
+    as_partner: Client, mirror: Mirror, query: str
+):
+    from django.core.cache import cache
+
+    scanned = _aging(as_partner, query)
+    assert any(count for _currency, buckets, _top in scanned for _amount, count in buckets)
+    _summarised(mirror)
+    cache.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _aging(as_partner, query) == scanned
+    read = any('SUM("invoices_invoicesummary"."invoices")' in q["sql"] for q in queries)
+    assert read == (query != "q=Acme")
+
+
 def test_summaries_behind_their_invoices_are_not_read(as_partner: Client, mirror: Mirror):
     _summarised(mirror)
     make_invoice(mirror.accounts["acme"], "INV-NEW", total=Decimal("1000.01"))
