@@ -324,14 +324,14 @@ def invoice_sort_groups(
     """The groups of `invoices` for a sort in `SORT_GROUPS` (connections or batches), as
     (group id, invoices in it), in one query, in the ascending order of that sort as the
     database puts it (its collation; invoices without a batch where it puts NULL).
-    Counted from the same set's `summaries` where they hold the group (connections);
-    cached like `invoice_totals` under a key from `invoice_summary_key`."""
+    Counted from the same set's `summaries` when given (they hold both); cached like
+    `invoice_totals` under a key from `invoice_summary_key`."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
     field, key = SORT_GROUPS[sort]
-    if summaries is not None and field == "connection_id":
+    if summaries is not None:
         counted = summaries.order_by().values(field).annotate(n=Sum("invoices"))
     else:
         counted = invoices.order_by().values(field).annotate(n=Count("pk"))
@@ -452,20 +452,27 @@ class BatchGroup:
 
 
 def invoice_batch_groups(
-    *, invoices: QuerySet[Invoice], batch_ids: set[int | None], gone_counted: bool = False
+    *,
+    invoices: QuerySet[Invoice],
+    batch_ids: set[int | None],
+    gone_counted: bool = False,
+    summaries: QuerySet[InvoiceSummary] | None = None,
 ) -> dict[int | None, BatchGroup]:
     """Summaries of the given batches over the filtered set, in one query (invoices gone
-    upstream left out of the figures as in `invoice_totals`)."""
+    upstream left out of the figures as in `invoice_totals`), from the same set's
+    `summaries` when given."""
     wanted = Q(batch_id__in=[pk for pk in batch_ids if pk is not None])
     if None in batch_ids:
         wanted |= Q(batch__isnull=True)
+    count = invoice_counter(summaries is not None)
     rows = (
-        invoices.filter(wanted)
+        (invoices if summaries is None else summaries)
+        .filter(wanted)
         .order_by()
         .values("batch_id", "batch__number", "batch__size", "currency")
         .annotate(
-            **_totals_annotations(gone_counted=gone_counted),
-            incasso_count=Count("pk", filter=Q(incasso=True) & (Q() if gone_counted else ~_GONE)),
+            **_totals_annotations(gone_counted=gone_counted, summaries=summaries is not None),
+            incasso_count=count(Q(incasso=True) & (Q() if gone_counted else ~_GONE)),
         )
         .order_by("batch_id", "currency")
     )

@@ -1,8 +1,8 @@
 """Summaries of each connection's invoices, kept by the sync, so totals and counts for
 the common filters never scan the invoices.
 
-One `InvoiceSummary` row per combination of connection, issue date, currency, status,
-Incasso, gone upstream and delivery error, holding how many invoices share it and their
+One `InvoiceSummary` row per combination of connection, issue date, batch, currency,
+status, Incasso, gone upstream and delivery error, holding how many invoices share it and their
 money summed: a million invoices make a few thousand rows. The list's filters apply to
 them unchanged (`InvoiceFilter.summaries`), and the totals and quick-view counts sum them
 where they would have counted and summed the invoices (`selectors.invoice_totals`).
@@ -27,11 +27,11 @@ from django_tasks import task
 from .models import Connection, Invoice, InvoiceSummary
 
 # The invoice fields a summary row is one combination of (with `delivery_error` as "!").
-DIMENSIONS = ("issue_date", "currency", "status", "incasso", "missing")
+DIMENSIONS = ("issue_date", "batch", "currency", "status", "incasso", "missing")
 # The list's filters whose every value summaries can answer (see `InvoiceFilter`).
 FILTERS = frozenset(
     {
-        "status", "overdue", "incasso", "connection", "period", "issued_after",
+        "status", "overdue", "incasso", "connection", "batch", "period", "issued_after",
         "issued_before", "currency", "delivery_error", "gone", "aging",
     }
 )  # fmt: skip

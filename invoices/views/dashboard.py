@@ -142,7 +142,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     if grouped:
         batch_ids = {row.record.batch_id for row in table.page.object_list}
         groups = invoice_batch_groups(
-            invoices=invoices, batch_ids=batch_ids, gone_counted=gone_counted
+            invoices=invoices, batch_ids=batch_ids, gone_counted=gone_counted, summaries=summaries
         )
         table.grouped, table.groups = True, groups
     page_ids = [row.record.pk for row in table.page.object_list]

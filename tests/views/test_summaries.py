@@ -87,6 +87,33 @@ def test_the_figures_from_summaries_are_those_the_invoices_give(
     assert (read, summed) == ((True, False) if query in HELD else (False, True))
 
 
+def test_the_batch_filter_sort_and_grouping_from_summaries_are_what_the_invoices_give(
+    as_partner: Client, mirror: Mirror
+):
+    from django.core.cache import cache
+
+    from invoices.models import Batch
+
+    batch = Batch.objects.filter(invoices__isnull=False).first()
+    queries = [f"batch={batch.pk}", "sort=batch", "sort=-batch", "group=batch",
+               f"group=batch&batch={batch.pk}&status=unpaid"]  # fmt: skip
+
+    def shown(query: str) -> tuple:
+        response = as_partner.get(f"/?{query}")
+        groups = {k: (g.number, g.count, g.unpaid_count, g.incasso_count, g.totals)
+                  for k, g in response.context["groups"].items()}  # fmt: skip
+        rows = [row.record.number for row in response.context["table"].page.object_list]
+        return _figures(as_partner, query), rows, groups
+
+    scanned = [shown(query) for query in queries]
+    _summarised(mirror)
+    cache.clear()
+
+    assert [shown(query) for query in queries] == scanned
+    for query in queries:
+        assert _summary_reads(as_partner, query) == (True, False), query
+
+
 def _aging(client: Client, query: str) -> list:
     response = client.get(f"/aging/?{query}")
     assert response.status_code == 200
