@@ -51,6 +51,10 @@ class Connection(models.Model):
     # The data version the invoices' summaries (`InvoiceSummary`) were last built at;
     # they are read only while it equals `data_version` (see invoices/summaries.py).
     summary_version = models.PositiveBigIntegerField(null=True, editable=False)
+    # Bumped with every note added to or deleted from its invoices: what the list shows
+    # of notes (flags, the notes filters' figures) is cached under it, as under
+    # `data_version` (a note is no invoice data: the summaries stay current).
+    notes_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

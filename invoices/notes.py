@@ -13,10 +13,11 @@ without its text: a deleted note's words do not live on in the log.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -61,9 +62,11 @@ def invoice_note_add(
     text = _clean(text, follow_up_on, today)
     if not invoices_for_user(user).filter(pk=invoice.pk).exists():
         raise Http404("No such invoice")
-    note = InvoiceNote.objects.create(
-        invoice=invoice, author=user, text=text, follow_up_on=follow_up_on
-    )
+    with transaction.atomic():
+        note = InvoiceNote.objects.create(
+            invoice=invoice, author=user, text=text, follow_up_on=follow_up_on
+        )
+        _notes_changed([invoice.connection_id])
     audit.record(
         request if request is not None else user, AuditAction.NOTE,
         connection=invoice.connection, target=invoice.number, message=_("Note added."),
@@ -105,6 +108,7 @@ def invoice_notes_add(
                 for pk in ids
             ]
         )
+        _notes_changed(connection_ids)
     audit.record(
         request if request is not None else user, AuditAction.NOTE,
         connection=Connection.objects.get(pk=connection_ids.pop())
@@ -118,9 +122,11 @@ def invoice_notes_add(
 
 def invoice_note_delete(*, user: Any, invoice: Invoice, note_id: int, request: Any = None) -> None:
     """Delete a note `user` wrote on `invoice`, which they may see (Http404 otherwise)."""
-    deleted, _by_model = InvoiceNote.objects.filter(
-        pk=note_id, author=user, invoice=invoice, invoice__in=invoices_for_user(user)
-    ).delete()
+    with transaction.atomic():
+        deleted, _by_model = InvoiceNote.objects.filter(
+            pk=note_id, author=user, invoice=invoice, invoice__in=invoices_for_user(user)
+        ).delete()
+        _notes_changed([invoice.connection_id] if deleted else [])
     if not deleted:
         raise Http404("No such note")
     audit.record(
@@ -128,6 +134,14 @@ def invoice_note_delete(*, user: Any, invoice: Invoice, note_id: int, request: A
         connection=invoice.connection, target=invoice.number, message=_("Note deleted."),
         detail={"change": "deleted", "note": note_id},
     )  # fmt: skip
+
+
+def _notes_changed(connection_ids: Iterable[int]) -> None:
+    """Record, in the transaction that wrote them, that these connections' notes changed
+    (see `Connection.notes_version`)."""
+    ids = sorted(set(connection_ids))
+    if ids:
+        Connection.objects.filter(pk__in=ids).update(notes_version=F("notes_version") + 1)
 
 
 def invoice_notes(*, invoice: Invoice) -> QuerySet[InvoiceNote]:

@@ -372,12 +372,14 @@ def invoice_summary_key(
     (a filter form's cleaned data) as of `today`.
 
     It names everything the summary depends on: each connection's data version (bumped
-    by every write to its invoices, see `sync.connection_data_changed`), its payment
+    by every write to its invoices, see `sync.connection_data_changed`) and notes
+    version (the notes filters), its payment
     terms (what "overdue" means), its creation time (a recreated database reuses ids
     but not those), the day (overdue, "this month"), and each filter's value.
     """
     scope = sorted(
-        (c.pk, c.created_at.isoformat(), c.data_version, c.payment_terms_days) for c in connections
+        (c.pk, c.created_at.isoformat(), c.data_version, c.notes_version, c.payment_terms_days)
+        for c in connections
     )
     applied = sorted(
         (name, str(getattr(value, "pk", value)))

@@ -38,6 +38,9 @@ class Lookups:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.accounts: dict[str, tuple[int, str]] = {}
+        # Whether an account or batch row was written (a name, a size): what the list
+        # shows of them changed even where no invoice did.
+        self.wrote = False
         self.batches: dict[str, tuple[int, int | None]] = {}
 
     def account_ids(self, invoices: Iterable[domain.Invoice]) -> dict[str, int]:
@@ -51,6 +54,7 @@ class Lookups:
             if key not in self.accounts or self.accounts[key][1] != inv.account_name
         }
         if stale:
+            self.wrote = True
             # The name follows the provider; the currency is the one the account was first
             # seen with (an account may be invoiced in several: it names none of them).
             Account.objects.bulk_create(
@@ -87,6 +91,7 @@ class Lookups:
             or (number in sizes and self.batches[number][1] != sizes[number])
         }
         if stale:
+            self.wrote = True
             # A size is written only where this page reports it; a batch seen on an
             # invoice alone (e.g. Acronis' wrapped shape has no Batches) keeps its size.
             reported = [number for number in stale if number in sizes]
@@ -129,6 +134,7 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
     batch_ids: dict[str, int] = {}
     for page in pages:
         batch_ids.update(lookups.batch_ids(page))
+    looked_up_wrote, lookups.wrote = lookups.wrote, False  # this write's, not the run's
     known = _known_fingerprints(connection, list(invoices))
     make_row = row_maker(run.connection_id, run.pk, account_ids, batch_ids)
     rows: list[tuple[Any, ...]] = []
@@ -160,7 +166,7 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
         invoices_upsert(rows)
         for chunk in chunks(returning):
             Invoice.objects.filter(pk__in=chunk).update(last_seen_run=run, missing=False)
-        if rows or returning:
+        if rows or returning or looked_up_wrote:
             connection_data_changed(connection_ids=[connection.pk], summaries_later=False)
     return seen
 
@@ -193,7 +199,7 @@ def invoices_refresh(
     with transaction.atomic():
         invoices_upsert(rows)
         marked = Invoice.objects.filter(pk__in=gone, missing=False).update(missing=True)
-        if rows or marked:
+        if rows or marked or lookups.wrote:
             connection_data_changed(connection_ids=[connection.pk])
     now = Invoice.objects.in_bulk([mirrored.pk for mirrored, _ in read])
     return [now[mirrored.pk] for mirrored, _ in read]

@@ -357,3 +357,28 @@ def test_the_default_view_opens_at_the_root(synced, who):
     assert response.status_code == 302
     assert response["Location"].endswith(f"?status=unpaid&saved={view.pk}")
     assert client.get("/?view=all").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["notes=any", "notes=follow_up"])
+def test_the_list_s_figures_for_notes_follow_a_note_added_or_deleted(synced, query):
+    # The totals, tab counts and selection count of a notes filter are cached until the
+    # invoices change: a note is such a change.
+    from django.utils import timezone
+
+    from tests.views import pages
+
+    invoice = synced.unpaid("hostway")
+    client, token = csrf_client(synced, "finance")
+    url = f"{reverse('invoices:invoice_list')}?{query}"
+    assert pages.totals(client.get(url)) == {}  # no notes yet: nothing listed
+
+    add = reverse("invoices:invoice_note_add", args=[invoice.pk])
+    client.post(add, {"csrfmiddlewaretoken": token, "text": "Call on Monday",
+                      "follow_up_on": timezone.localdate().isoformat()}, **HTMX)  # fmt: skip
+    after_add = pages.totals(client.get(url))
+    assert after_add[invoice.currency]["count"] == "1 invoice"
+
+    note = InvoiceNote.objects.get(invoice=invoice)
+    delete = reverse("invoices:invoice_note_delete", args=[invoice.pk, note.pk])
+    assert client.post(delete, {"csrfmiddlewaretoken": token}).status_code == 200
+    assert pages.totals(client.get(url)) == {}
