@@ -343,3 +343,6 @@ PUBLIC_LINK_CACHE_SECONDS = env.int("PUBLIC_LINK_CACHE_SECONDS", default=300)
 # Totals and counts of a filtered invoice list. A sync that changes the invoices
 # invalidates them at once (see selectors.invoice_summary_key); this only bounds memory.
 SUMMARY_CACHE_SECONDS = env.int("SUMMARY_CACHE_SECONDS", default=900)
+# A rendered invoice list, kept for the same request again (invoices/page_cache.py). Its
+# key names everything the page shows, so a write shows at once; this only bounds memory.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)

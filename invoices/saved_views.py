@@ -35,7 +35,7 @@ def saved_views_for_user(user: Any) -> QuerySet[SavedView]:
     if not getattr(user, "is_authenticated", False):
         return SavedView.objects.none()
     if user.is_superuser:
-        return SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+        return SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
     mine = Access.objects.filter(user=user).values("connection_id")
     sharing = Q(owner__is_superuser=True) | Q(owner__invoice_access__connection_id__in=mine)
     visible = SavedView.objects.filter(Q(shared=True) & sharing).values("pk")

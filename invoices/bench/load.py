@@ -2,18 +2,20 @@
 
     python -m invoices.bench.load --plan plan.json > figures.json
 
-The plan names the server, the targets (a path, a session cookie, extra headers) and
-the concurrencies. Each round runs every concurrency over every target in turn, for
-`seconds` each, so drift on the machine hits every target alike; each client thread
-keeps its own connection (keep-alive, as a browser does, and like one it asks again
-once on a new connection when the server had closed the old one). Printed: per target and
-concurrency, the requests, failures (anything but a 200), requests per second and the
-p50 and p99 latencies over all rounds.
+The plan names the server, the targets (a path, a session cookie, extra headers, and
+`fresh`: a number appended to the path, new for every request, so that no two requests
+are the same) and the concurrencies. Each round runs every concurrency over every target
+in turn, for `seconds` each, so drift on the machine hits every target alike; each
+client thread keeps its own connection (keep-alive, as a browser does, and like one it
+asks again once on a new connection when the server had closed the old one). Printed:
+per target and concurrency, the requests, failures (anything but a 200), requests per
+second and the p50 and p99 latencies over all rounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import threading
@@ -34,6 +36,7 @@ def _slice(url: str, target: dict[str, Any], clients: int, seconds: float) -> di
     headers = dict(target.get("headers") or {})
     if target.get("session"):
         headers["Cookie"] = f"sessionid={target['session']}"
+    numbers = itertools.count(int(time.time() * 1000))  # new across rounds, too
 
     def client() -> None:
         nonlocal failures
@@ -47,8 +50,12 @@ def _slice(url: str, target: dict[str, Any], clients: int, seconds: float) -> di
                 # `max_requests`) is tried once more on a new one, as browsers do.
                 for _attempt in range(2):
                     try:
+                        path = target["path"]
+                        if target.get("fresh"):
+                            with lock:
+                                path += str(next(numbers))
                         answer = session.get(
-                            url + target["path"], headers=headers, timeout=TIMEOUT,
+                            url + path, headers=headers, timeout=TIMEOUT,
                             allow_redirects=False,
                         )  # fmt: skip
                         ok = answer.status_code == 200

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import F, Model, QuerySet
@@ -23,9 +24,11 @@ from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter,
 from ..live import connection_live_features
 from ..models import Batch, Connection, Invoice, Role, SavedView
 from ..notes import with_note_flags
+from ..page_cache import cached_page, row
 from ..saved_views import default_view_get, saved_view_url_query, saved_views_for_user
 from ..selection import Selection, filter_query, selection_get, selection_invoices
 from ..selectors import (
+    ConnectionOverview,
     connection_runs_overview,
     connections_for_user,
     connections_with_roles,
@@ -99,6 +102,55 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     # The user's connections and roles in one query, then everything else from them.
     with_roles = connections_with_roles(user=request.user)
     connections = [connection for connection, _ in with_roles]
+    views = list(saved_views_for_user(request.user))
+    selection = selection_get(request)
+    # htmx swaps only the results; a history restore (cache miss on Back) needs the page,
+    # and its freshness banner.
+    whole_page = not request.htmx or request.htmx.history_restore_request
+    overviews = connection_runs_overview(connections=connections) if whole_page else []
+    # What the page shows beyond the request itself, read above in five queries: a
+    # repeated request with none of it changed is answered from the cache.
+    depends_on = (
+        [(row(connection, leave_out=("credentials",)), role) for connection, role in with_roles],
+        preferences,
+        [(row(view), view.owner.get_username()) for view in views],
+        selection,
+        [_overview_state(overview) for overview in overviews],
+    )
+
+    def render_page() -> HttpResponse:
+        return _invoice_list_page(
+            request, with_roles=with_roles, views=views, selection=selection,
+            preferences=preferences, overviews=overviews if whole_page else None,
+        )  # fmt: skip
+
+    response = cached_page(request, depends_on=depends_on, render=render_page)
+    # One URL, two bodies: caches must key on the header that picks between them.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _overview_state(overview: ConnectionOverview) -> tuple[Any, ...]:
+    """What a connection's freshness line shows, as of now (it names times in words)."""
+    run, success = overview.last_run, overview.last_success
+    return (
+        row(run), run is not None and run.lease_expired, row(success),
+        naturaltime(success.finished_at) if success is not None else None, overview.is_stale,
+    )  # fmt: skip
+
+
+def _invoice_list_page(
+    request: HttpRequest,
+    *,
+    with_roles: list[tuple[Connection, str]],
+    views: list[SavedView],
+    selection: Selection,
+    preferences: Any,
+    overviews: list[ConnectionOverview] | None,
+) -> HttpResponse:
+    """The list (`overviews`: the freshness banner's, for the whole page; None: the
+    results alone, for htmx)."""
+    connections = [connection for connection, _ in with_roles]
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
     today = timezone.localdate()
@@ -111,7 +163,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     )
     count = sum(currency.listed for currency in totals)  # the rows listed, gone or not
     grouped = request.GET.get("group") == "batch"
-    saved = _saved_view(request)
+    saved = _saved_view(request, views)
     visible = visible_columns(request.user, saved=saved, chosen=preferences.columns)
     table = InvoiceTable(
         with_note_flags(invoices),
@@ -146,7 +198,6 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         )
         table.grouped, table.groups = True, groups
     page_ids = [row.record.pk for row in table.page.object_list]
-    selection = selection_get(request)
     list_query = filter_query(request.GET)
     table.selected = _selected_on_page(
         request, selection, page_ids, list_query=list_query, connections=connections
@@ -175,24 +226,18 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "fragment_seconds": settings.SUMMARY_CACHE_SECONDS,
         "aging_query": list_query,
     }
-    views = list(saved_views_for_user(request.user))
     context["saved_views"] = [(view, saved_view_url_query(view)) for view in views]
     context["default_view"] = next(
         (view for view in views if view.pk == preferences.default_view_id), None
     )
-    # htmx swaps only the results; a history restore (cache miss on Back) needs the page.
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "invoices/partials/results.html", context)
-    else:
-        roles = {connection.pk: role for connection, role in with_roles}
-        context["statuses"] = [
-            (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
-            for overview in connection_runs_overview(connections=connections)
-        ]
-        response = render(request, "invoices/invoice_list.html", context)
-    # One URL, two bodies: caches must key on the header that picks between them.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    if overviews is None:
+        return render(request, "invoices/partials/results.html", context)
+    roles = {connection.pk: role for connection, role in with_roles}
+    context["statuses"] = [
+        (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
+        for overview in overviews
+    ]
+    return render(request, "invoices/invoice_list.html", context)
 
 
 def visible_columns(
@@ -251,12 +296,11 @@ def selection_summary(
     return {"selection": selection, "selected_count": count}
 
 
-def _saved_view(request: HttpRequest) -> SavedView | None:
-    """The saved view the list was opened from (`?saved=`), if the user may open it."""
+def _saved_view(request: HttpRequest, views: list[SavedView]) -> SavedView | None:
+    """The saved view the list was opened from (`?saved=`), if among those the user may
+    open (`views`)."""
     raw = request.GET.get("saved", "")
-    if not raw.isdigit():
-        return None
-    return saved_views_for_user(request.user).filter(pk=int(raw)).first()
+    return next((view for view in views if raw.isdigit() and view.pk == int(raw)), None)
 
 
 def _selected_on_page(

@@ -44,3 +44,10 @@ def as_root(mirror: Mirror) -> Client:
 def as_stranger(mirror: Mirror) -> Client:
     """Logged in, but granted no connection."""
     return _logged_in(mirror, "stranger")
+
+
+@pytest.fixture
+def rendered_each_time(settings) -> None:
+    """No page kept for the next identical request (invoices/page_cache.py): for tests
+    that read the view's context, which a page answered from the cache has none of."""
+    settings.PAGE_CACHE_SECONDS = 0

@@ -22,6 +22,7 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.usefixtures("rendered_each_time")
 def test_each_tab_counts_what_its_link_lists(as_partner: Client, query: str):
     tabs = as_partner.get(f"/?{query}").context["views"]
 

@@ -87,6 +87,7 @@ def test_the_figures_from_summaries_are_those_the_invoices_give(
     assert (read, summed) == ((True, False) if query in HELD else (False, True))
 
 
+@pytest.mark.usefixtures("rendered_each_time")
 def test_the_batch_filter_sort_and_grouping_from_summaries_are_what_the_invoices_give(
     as_partner: Client, mirror: Mirror
 ):
