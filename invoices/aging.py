@@ -16,11 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
-from .models import Account, Connection, Invoice, InvoiceStatus, InvoiceSummary
+from .models import Account, AccountSummary, Connection, Invoice, InvoiceStatus, InvoiceSummary
 from .selectors import invoice_counter
 
 
@@ -153,19 +153,23 @@ def aging_top_customers(
     gone_counted: bool = False,
     limit: int = TOP_CUSTOMERS,
     cache_key: str | None = None,
+    summaries: QuerySet[AccountSummary] | None = None,
 ) -> dict[str, list[TopCustomer]]:
     """Per currency, the `limit` customers (accounts) owing the most: one query ranks
-    them within their currency (a window function), a second names the few it kept
-    (naming every group before ranking joined each outstanding invoice to its account)."""
+    them within their currency (a window function), over their `summaries` when given
+    (`InvoiceFilter.summaries(per_account=True)`: an account's few rows instead of its
+    outstanding invoices), a second names the few it kept (naming every group before
+    ranking joined each outstanding invoice to its account)."""
     if cache_key is not None:
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
+    source = invoices if summaries is None else summaries
     rows = list(
-        invoices.filter(_counted(gone_counted))
+        source.filter(_counted(gone_counted))
         .order_by()
         .values("currency", "account_id")
-        .annotate(amount=Sum("amount_due"), count=Count("pk"))
+        .annotate(amount=Sum("amount_due"), count=invoice_counter(summaries is not None)(None))
         .annotate(
             rank=Window(
                 RowNumber(),

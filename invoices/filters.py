@@ -9,13 +9,14 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .aging import BUCKET_KEYS, BUCKETS, aging_bucket_q
 from .models import (
+    AccountSummary,
     AuditAction,
     AuditEntry,
     AuditOutcome,
@@ -33,6 +34,7 @@ from .selectors import (
     invoice_overdue_q,
     invoice_summary_key,
 )
+from .summaries import ACCOUNT_FILTERS as ACCOUNT_SUMMARY_FILTERS
 from .summaries import FILTERS as SUMMARY_FILTERS
 from .summaries import summaries_current
 
@@ -272,12 +274,15 @@ class InvoiceFilter(django_filters.FilterSet):
                 queryset = self.filters[name].filter(queryset, value)
         return queryset
 
-    def summaries(self, without: tuple[str, ...] = ()) -> QuerySet[InvoiceSummary] | None:
-        """The summaries (`InvoiceSummary`) of what `qs_without(without)` matches, filtered
-        the same way, or None where they cannot answer: a filter is set that they do not
-        hold (search, customer, batch, amounts, exported, notes), or a connection in
-        scope has invoices written since its summaries were built."""
-        scope = self._summaries_of_scope()
+    def summaries(
+        self, without: tuple[str, ...] = (), *, per_account: bool = False
+    ) -> QuerySet[InvoiceSummary] | QuerySet[AccountSummary] | None:
+        """The summaries (`InvoiceSummary`; `per_account`: `AccountSummary`) of what
+        `qs_without(without)` matches, filtered the same way, or None where they cannot
+        answer: a filter is set that they do not hold (search, customer, batch, amounts,
+        exported, notes; per account also the dates and delivery errors), or a
+        connection in scope has invoices written since its summaries were built."""
+        scope = self._summaries_of_scope(AccountSummary if per_account else InvoiceSummary)
         if scope is None:
             return None
         self.errors  # noqa: B018 - validates the form, as `qs` does
@@ -286,18 +291,18 @@ class InvoiceFilter(django_filters.FilterSet):
             for name, value in self.form.cleaned_data.items()
             if name not in without and value not in (None, "", [], ())
         }
-        if set(applied) - SUMMARY_FILTERS:
+        if set(applied) - (ACCOUNT_SUMMARY_FILTERS if per_account else SUMMARY_FILTERS):
             return None
         queryset = scope
         for name, value in applied.items():
             queryset = self.filters[name].filter(queryset, value)
         return queryset
 
-    def _summaries_of_scope(self) -> QuerySet[InvoiceSummary] | None:
+    def _summaries_of_scope(self, model: type[Model] = InvoiceSummary) -> QuerySet | None:
         """Every summary of the user's connections, or None if one is behind."""
         if not summaries_current(self.connections):
             return None
-        return InvoiceSummary.objects.filter(connection__in=[c.pk for c in self.connections])
+        return model.objects.filter(connection__in=[c.pk for c in self.connections])
 
     @property
     def gone_counted(self) -> bool:

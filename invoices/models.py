@@ -346,6 +346,29 @@ class InvoiceSummary(models.Model):
         return f"{self.connection_id} {self.issue_date} {self.currency} {self.status}"
 
 
+class AccountSummary(models.Model):
+    """How many invoices of an account share a currency, status, Incasso and gone
+    upstream, with what they owe summed: the aging page's customers owing the most rank
+    these (an account's rows, a few) instead of every outstanding invoice. Rebuilt with
+    the `InvoiceSummary` rows, and read under the same version (`summaries.py`)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("Account", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices)
+    incasso = models.BooleanField()
+    missing = models.BooleanField()
+    invoices = models.PositiveIntegerField()
+    amount_due = models.DecimalField(max_digits=28, decimal_places=4)
+
+    class Meta:
+        verbose_name = _("account summary")
+        verbose_name_plural = _("account summaries")
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.account_id} {self.currency} {self.status}"
+
+
 class SyncState(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")

@@ -7,6 +7,9 @@ money summed: a million invoices make a few thousand rows. The list's filters ap
 them unchanged (`InvoiceFilter.summaries`), and the totals and quick-view counts sum them
 where they would have counted and summed the invoices (`selectors.invoice_totals`).
 
+Beside them, one `AccountSummary` row per account, currency, status, Incasso and gone
+upstream: the aging page ranks its customers owing the most over those.
+
 They are exact or unused: a connection's summaries carry the data version they were
 built at (`Connection.summary_version`), every write to its invoices bumps the version
 (`sync.connection_data_changed`), and a scope with any connection whose summaries are
@@ -21,10 +24,10 @@ from collections.abc import Iterable
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, CharField, Count, Sum, Value, When
+from django.db.models import Case, CharField, Count, Model, QuerySet, Sum, Value, When
 from django_tasks import task
 
-from .models import Connection, Invoice, InvoiceSummary
+from .models import AccountSummary, Connection, Invoice, InvoiceSummary
 
 # The invoice fields a summary row is one combination of (with `delivery_error` as "!").
 DIMENSIONS = ("issue_date", "batch", "currency", "status", "incasso", "missing")
@@ -35,6 +38,9 @@ FILTERS = frozenset(
         "issued_before", "currency", "delivery_error", "gone", "aging",
     }
 )  # fmt: skip
+# The fields an account summary row is one combination of, and the filters it answers.
+ACCOUNT_DIMENSIONS = ("account", "currency", "status", "incasso", "missing")
+ACCOUNT_FILTERS = frozenset({"status", "incasso", "connection", "currency", "gone"})
 
 
 def summaries_rebuild(*, connection_ids: Iterable[int]) -> None:
@@ -55,6 +61,7 @@ def summaries_rebuild(*, connection_ids: Iterable[int]) -> None:
                 continue  # deleted meanwhile, or current
             version = versions[0]
             InvoiceSummary.objects.filter(connection_id=connection_id).delete()
+            AccountSummary.objects.filter(connection_id=connection_id).delete()
             _summaries_insert(connection_id)
             Connection.objects.filter(pk=connection_id).update(summary_version=version)
 
@@ -64,17 +71,29 @@ def _summaries_insert(connection_id: int) -> None:
     error = Case(
         When(delivery_error="", then=Value("")), default=Value("!"), output_field=CharField()
     )
-    groups = (
-        Invoice.objects.filter(connection_id=connection_id)
-        .order_by()
-        .values("connection_id", *DIMENSIONS)
-        .annotate(flag=error, n=Count("pk"), total_sum=Sum("total"), due_sum=Sum("amount_due"))
+    invoices = Invoice.objects.filter(connection_id=connection_id).order_by()
+    _insert(
+        InvoiceSummary,
+        invoices.values("connection_id", *DIMENSIONS).annotate(
+            flag=error, n=Count("pk"), total_sum=Sum("total"), due_sum=Sum("amount_due")
+        ),
+        ["connection", *DIMENSIONS, "delivery_error", "invoices", "total", "amount_due"],
     )
+    _insert(
+        AccountSummary,
+        invoices.values("connection_id", *ACCOUNT_DIMENSIONS).annotate(
+            n=Count("pk"), due_sum=Sum("amount_due")
+        ),
+        ["connection", *ACCOUNT_DIMENSIONS, "invoices", "amount_due"],
+    )
+
+
+def _insert(model: type[Model], groups: QuerySet, fields: list[str]) -> None:
+    """`groups`' rows (their columns in the order of `fields`) into `model`'s table."""
     select, params = groups.query.sql_with_params()
-    fields = ["connection", *DIMENSIONS, "delivery_error", "invoices", "total", "amount_due"]
     quote = db_connection.ops.quote_name
-    columns = ", ".join(quote(InvoiceSummary._meta.get_field(name).column) for name in fields)
-    table = quote(InvoiceSummary._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    table = quote(model._meta.db_table)
     with db_connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
 

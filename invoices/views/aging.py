@@ -50,7 +50,10 @@ def receivables_aging_page(request: HttpRequest) -> HttpResponse:
         cache_key=key,
         summaries=filterset.summaries(),
     )
-    top = aging_top_customers(invoices=invoices, gone_counted=gone_counted, cache_key=top_key)
+    top = aging_top_customers(
+        invoices=invoices, gone_counted=gone_counted, cache_key=top_key,
+        summaries=filterset.summaries(per_account=True),
+    )  # fmt: skip
     base = filter_query(params)
     currencies = [
         {

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from invoices.models import Connection, Invoice, InvoiceSummary
+from invoices.models import AccountSummary, Connection, Invoice, InvoiceSummary
 from invoices.summaries import summaries_rebuild, summaries_rebuild_later
 from invoices.sync import connection_data_changed
 
@@ -140,6 +140,9 @@ def test_the_aging_from_summaries_is_what_the_invoices_give(
         assert _aging(as_partner, query) == scanned
     read = any('SUM("invoices_invoicesummary"."invoices")' in q["sql"] for q in queries)
     assert read == (query != "q=Acme")
+    # The customers owing the most rank the account summaries where the filters allow.
+    per_account = any('FROM "invoices_accountsummary"' in q["sql"] for q in queries)
+    assert per_account == (query not in ("period=this_year", "q=Acme"))
 
 
 def test_summaries_behind_their_invoices_are_not_read(as_partner: Client, mirror: Mirror):
@@ -202,6 +205,11 @@ def test_summaries_hold_every_invoice_once(mirror: Mirror):
 
     for held in (mirror.alpha, mirror.bravo):
         assert _sums(held) == _fresh_sums(held)
+        per_account = AccountSummary.objects.filter(connection=held)
+        assert {
+            "invoices": sum(per_account.values_list("invoices", flat=True)),
+            "due": sum(per_account.values_list("amount_due", flat=True), Decimal(0)),
+        } == {k: v for k, v in _fresh_sums(held).items() if k != "total"}
     assert InvoiceSummary.objects.filter(delivery_error="!").exists()
     assert set(InvoiceSummary.objects.values_list("delivery_error", flat=True)) == {"", "!"}
     assert min(InvoiceSummary.objects.values_list("issue_date", flat=True)) < dt.date.today()
