@@ -49,7 +49,8 @@ def test_redis_and_postgres_are_configured_by_url_alone():
     code = (
         "from django.conf import settings;"
         "print(settings.CACHES['default']['BACKEND']);"
-        "print(settings.DATABASES['default']['ENGINE'])"
+        "print(settings.DATABASES['default']['ENGINE']);"
+        "print(settings.SESSION_ENGINE)"
     )
     result = manage(
         "shell", "-c", code, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/1",
@@ -59,3 +60,14 @@ def test_redis_and_postgres_are_configured_by_url_alone():
     assert result.returncode == 0, result.stderr
     assert "django_redis.cache.RedisCache" in result.stdout  # tolerates an outage
     assert "postgresql" in result.stdout
+    assert "sessions.backends.cached_db" in result.stdout  # read from Redis, kept in the DB
+
+
+def test_without_a_shared_cache_sessions_are_read_from_the_database():
+    code = "from django.conf import settings; print(settings.SESSION_ENGINE)"
+    environment = {"DEBUG": "1", "REDIS_URL": "", "CACHE_URL": ""}
+    result = manage("shell", "-c", code, **environment)
+
+    assert result.returncode == 0, result.stderr
+    # A per-process cache would let one process read a session another changed.
+    assert result.stdout.strip().splitlines()[-1] == "django.contrib.sessions.backends.db"
