@@ -8,7 +8,8 @@ Everything an operator tunes comes from the environment:
   threads (gthread) give concurrency without a process per request;
 - GUNICORN_TIMEOUT (30 s): a worker silent for longer is restarted. Provider calls made
   while a person waits are bounded well below it (`providers.http`, the call budget);
-- GUNICORN_GRACEFUL_TIMEOUT (20 s): on SIGTERM, requests in flight get this long.
+- GUNICORN_GRACEFUL_TIMEOUT (20 s): on SIGTERM, requests in flight get this long;
+- GUNICORN_MAX_REQUESTS (0, off): replace a worker after this many requests.
 """
 
 import os
@@ -21,9 +22,13 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-# A worker is replaced after this many requests (with jitter): bounds slow leaks.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# Workers are not replaced by request count (GUNICORN_MAX_REQUESTS, 0: never): a gthread
+# worker so replaced resets the connections it had accepted but not begun (gunicorn
+# #3038, open in 23.0), which the failover test saw once the list was served from the
+# page cache fast enough to reach the old limit of 2,000. The timeout still replaces a
+# stuck worker.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = 200 if max_requests else 0
 # The access log on stdout, one line per request, with its duration in microseconds.
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'

@@ -170,6 +170,65 @@ def test_gunicorn_serves_the_app_with_the_repositorys_config(tmp_path):
     assert '"GET /healthz HTTP/1.1" 200' in output  # the access log
 
 
+def test_gunicorn_keeps_its_workers_and_drops_no_request_under_sustained_load():
+    # gthread workers replaced after `max_requests` reset the connections they had
+    # accepted but not begun (gunicorn #3038): no worker is replaced by request count.
+    import threading
+
+    import requests
+
+    port = _free_port()
+    env = {**os.environ, "DEBUG": "1", "LOG_FORMAT": "plain"}
+    env.pop("GUNICORN_MAX_REQUESTS", None)
+    server = subprocess.Popen(  # noqa: S603
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "billingportal.wsgi"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/healthz"
+
+    def workers() -> set[str]:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        return set(children.read_text().split())
+
+    outcomes: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers()) < 2 or not _answers(url):
+            assert time.monotonic() < deadline and server.poll() is None
+            time.sleep(0.3)
+        before = workers()
+
+        def client() -> None:
+            for _ in range(1250):  # 5,000 in all: past 2,200 a worker (the old limit)
+                try:
+                    answer = requests.get(url, headers={"Connection": "close"}, timeout=10)
+                    outcomes.append(str(answer.status_code))
+                except requests.RequestException as exc:
+                    outcomes.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        after = workers()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert after == before  # the same worker processes served all of it
+    assert outcomes.count("200") == len(outcomes) == 5000
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 @pytest.mark.django_db
 def test_a_sync_queued_by_a_request_runs_under_that_requests_id(
     monkeypatch, django_capture_on_commit_callbacks
