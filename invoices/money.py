@@ -138,6 +138,25 @@ def day(value: dt.date | None, length: str = "medium") -> str:
     return format_date(value, format=length, locale=current_locale())
 
 
+# Below this age a past moment reads "just now" (see `ago`).
+JUST_NOW_SECONDS = 60
+
+
+def ago(value: dt.datetime | None) -> str:
+    """How long ago `value` was, in words (humanize's `naturaltime`), with the first
+    minute as "just now": a freshness line that counted seconds would read differently
+    every second, and no list page could be answered from the page cache meanwhile."""
+    from django.contrib.humanize.templatetags.humanize import naturaltime
+    from django.utils.translation import gettext
+
+    if value is None:
+        return ""
+    age = (timezone.now() - value).total_seconds()
+    if 0 <= age < JUST_NOW_SECONDS:
+        return gettext("just now")
+    return naturaltime(value)
+
+
 def moment(value: dt.datetime | None) -> str:
     """An instant in the user's time zone and language, to the minute, with the zone's
     name ("Jan 15, 2025, 12:00 PM UTC", "15 jan 2025 12:00 CET")."""

@@ -6,8 +6,12 @@ address and query, the htmx headers that pick a body, the language, the time zon
 day, and what the view passes as `depends_on` (the list: each connection's row, whose
 data and notes versions are bumped by every write to its invoices and notes, the user's
 role on it, their preferences, saved views and selection, and the sync runs the banner
-shows). A write changes the key, so no kept page is served stale; the time a page is kept
-(`PAGE_CACHE_SECONDS`) only bounds the memory.
+shows). A write changes the key, so no kept page is served stale; what changes with time
+alone (an age in words) is kept only until it would (the `until` its view gives); the
+time a page is kept (`PAGE_CACHE_SECONDS`) only bounds the memory.
+
+The rows a key is made of are read with SQL the ORM compiled once per query and its
+parameters (`rows`): the same queries, without building them again for every request.
 
 What differs per response is not kept: the CSRF token (masked afresh for every answer, as
 Django does, so a page compressed with it gives a BREACH attacker nothing to compare) is
@@ -19,14 +23,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache as memoize
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.db.models import Model
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
@@ -41,15 +51,35 @@ _HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_HISTORY_RESTORE_REQUEST", "HTTP_HX_
                  "HTTP_HX_BOOSTED")  # fmt: skip
 
 
-def row(instance: Model | None, *, leave_out: tuple[str, ...] = ()) -> tuple[Any, ...] | None:
-    """Every column of `instance` as loaded (but `leave_out`), for a `depends_on`."""
-    if instance is None:
-        return None
-    return tuple(
-        getattr(instance, field.attname)
-        for field in instance._meta.concrete_fields
-        if field.name not in leave_out
-    )
+# Compiled SQL by query and parameters, most recently used last (None: matches nothing).
+_COMPILED: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...]] | None] = OrderedDict()
+_COMPILED_MAX = 4096
+_compiled_lock = threading.Lock()
+
+
+def rows(key: tuple[Any, ...], build: Callable[[], QuerySet]) -> list[tuple[Any, ...]]:
+    """The rows of `build()`'s query as the database returns them (no conversion: they
+    are compared, not shown), its SQL compiled once per `key`, which must name everything
+    the query depends on (its parameters: a user's id, a list of ids)."""
+    with _compiled_lock:
+        compiled = _COMPILED.get(key, False)
+        if compiled is not False:
+            _COMPILED.move_to_end(key)
+    if compiled is False:
+        try:
+            compiled = build().query.sql_with_params()
+        except EmptyResultSet:
+            compiled = None
+        with _compiled_lock:
+            _COMPILED[key] = compiled
+            while len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+    if compiled is None:
+        return []
+    sql, params = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 @memoize
@@ -77,21 +107,27 @@ def page_key(request: HttpRequest, depends_on: Any) -> str:
 
 
 def cached_page(
-    request: HttpRequest, *, depends_on: Any, render: Callable[[], HttpResponse]
+    request: HttpRequest,
+    *,
+    depends_on: Any,
+    render: Callable[[], tuple[HttpResponse, datetime | None]],
 ) -> HttpResponse:
-    """`render()`'s answer to this GET, or the one kept for the same request when
-    nothing it `depends_on` changed (see the module's docstring)."""
+    """The answer `render()` gives to this GET (with the moment it would first differ
+    with time alone, or None), or the one kept for the same request while nothing it
+    `depends_on` changed and that moment has not come (see the module's docstring)."""
     if request.method != "GET" or len(messages.get_messages(request)):
-        return render()  # (len() does not mark the messages shown)
+        return render()[0]  # (len() does not mark the messages shown)
     key = page_key(request, depends_on)
     kept = cache.get(key)
     if kept is not None:
-        content_type, body = kept
-        return HttpResponse(_tokens_in(request, body), content_type=content_type)
-    response = render()
+        until, content_type, body = kept
+        if until is None or time.time() < until:
+            return HttpResponse(_tokens_in(request, body), content_type=content_type)
+    response, until_moment = render()
     if response.status_code == 200 and not response.streaming and not response.cookies:
+        until = until_moment.timestamp() if until_moment is not None else None
         cache.set(
-            key, (response["Content-Type"], _tokens_out(response.content)),
+            key, (until, response["Content-Type"], _tokens_out(response.content)),
             settings.PAGE_CACHE_SECONDS,
         )  # fmt: skip
     return response

@@ -40,6 +40,7 @@ from .models import (
     SyncState,
     UserPreference,
 )
+from .money import JUST_NOW_SECONDS
 from .providers.registry import provider_label
 
 
@@ -63,6 +64,25 @@ class ConnectionOverview:
         minutes = self.connection.sync_interval_minutes or 24 * 60
         age = timezone.now() - self.last_success.finished_at
         return age > dt.timedelta(minutes=2 * minutes)
+
+    def shown_until(self, now: dt.datetime) -> dt.datetime | None:
+        """When what the freshness line shows next changes with time alone (its age in
+        words, staleness, a lost worker's lease), or None if it never does."""
+        moments = []
+        success = self.last_success
+        if success is not None and success.finished_at is not None:
+            age = (now - success.finished_at).total_seconds()
+            if 0 <= age < JUST_NOW_SECONDS:  # "just now", then "1 minute ago"
+                moments.append(success.finished_at + dt.timedelta(seconds=JUST_NOW_SECONDS))
+            else:  # then minutes, then hours (and days and hours); ahead: seconds
+                step = 1 if age < 0 else 60 if age < 3600 else 3600
+                moments.append(now + dt.timedelta(seconds=step - age % step))
+            minutes = self.connection.sync_interval_minutes or 24 * 60
+            moments.append(success.finished_at + dt.timedelta(minutes=2 * minutes))
+        run = self.last_run
+        if run is not None and run.state == SyncState.RUNNING and run.heartbeat_at is not None:
+            moments.append(run.heartbeat_at + dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS))
+        return min((moment for moment in moments if moment > now), default=None)
 
     @property
     def last_failed(self) -> bool:
@@ -507,21 +527,26 @@ def account_summary(*, account: Account) -> list[CurrencyTotals]:
     return invoice_totals(invoices=Invoice.objects.filter(account=account))
 
 
-def connection_runs_overview(*, connections: list[Connection]) -> list[ConnectionOverview]:
-    """`connection_overviews` without counts for connections already loaded: each one's
-    latest run and latest completed run, in one query."""
-    ids = [connection.pk for connection in connections]
+def connection_latest_runs(connection_ids: Iterable[int]) -> QuerySet[SyncRun]:
+    """Each connection's latest run and latest completed run (one or two per connection,
+    newest first), in one query."""
     runs = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-queued_at", "-id")
-    latest = Connection.objects.filter(pk__in=ids).annotate(
+    latest = Connection.objects.filter(pk__in=list(connection_ids)).annotate(
         last=Subquery(runs.values("pk")[:1]),
         done=Subquery(runs.filter(state__in=COMPLETED_STATES).values("pk")[:1]),
     )
-    wanted = SyncRun.objects.filter(
+    return SyncRun.objects.filter(
         Q(pk__in=latest.values("last")) | Q(pk__in=latest.values("done"))
     ).order_by("-queued_at", "-id")
+
+
+def connection_runs_overview(*, connections: list[Connection]) -> list[ConnectionOverview]:
+    """`connection_overviews` without counts for connections already loaded: each one's
+    latest run and latest completed run, in one query."""
     last: dict[int, SyncRun] = {}
     done: dict[int, SyncRun] = {}
-    for run in wanted:  # newest first: the first seen per connection is its latest
+    # newest first: the first seen per connection is its latest
+    for run in connection_latest_runs(connection.pk for connection in connections):
         last.setdefault(run.connection_id, run)
         if run.state in COMPLETED_STATES:
             done.setdefault(run.connection_id, run)
@@ -534,6 +559,18 @@ def connection_runs_overview(*, connections: list[Connection]) -> list[Connectio
         )
         for connection in connections
     ]
+
+
+def connection_scope_rows(*, user: Any) -> QuerySet:
+    """`connections_with_roles` as rows: each connection's columns (but its credentials)
+    and the role, by name: what the list shows of `user`'s scope, for its page cache."""
+    fields = [f.attname for f in Connection._meta.concrete_fields if f.name != "credentials"]
+    if user.is_superuser:
+        live = Connection.objects.filter(archived_at=None).order_by("name", "pk")
+        return live.values_list(*fields, Value(Role.PARTNER_ADMIN))
+    grants = Access.objects.filter(user=user, connection__archived_at=None)
+    columns = [f"connection__{name}" for name in fields]
+    return grants.order_by("connection__name", "connection_id").values_list(*columns, "role")
 
 
 def connections_with_roles(*, user: Any) -> list[tuple[Connection, str]]:

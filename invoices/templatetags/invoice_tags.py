@@ -32,6 +32,11 @@ def moment(value: dt.datetime | None) -> str:
 
 
 @register.filter
+def ago(value: dt.datetime | None) -> str:
+    return formats.ago(value)
+
+
+@register.filter
 def get_group(groups: dict, key: int | None):
     return groups.get(key)
 

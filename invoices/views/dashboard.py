@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import F, Model, QuerySet
@@ -22,14 +21,15 @@ from django_tables2 import RequestConfig
 from .. import money as formats
 from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter, aging_left_out
 from ..live import connection_live_features
-from ..models import Batch, Connection, Invoice, Role, SavedView
+from ..models import Batch, Connection, Invoice, Role, SavedView, SyncRun, UserPreference
 from ..notes import with_note_flags
-from ..page_cache import cached_page, row
+from ..page_cache import cached_page, rows
 from ..saved_views import default_view_get, saved_view_url_query, saved_views_for_user
 from ..selection import Selection, filter_query, selection_get, selection_invoices
 from ..selectors import (
-    ConnectionOverview,
+    connection_latest_runs,
     connection_runs_overview,
+    connection_scope_rows,
     connections_for_user,
     connections_with_roles,
     invoice_batch_groups,
@@ -92,65 +92,60 @@ def invoice_filter_for(
 
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    preferences = user_list_preferences(user=request.user)
-    if preferences.default_view_id and not request.META.get("QUERY_STRING") and not request.htmx:
+    user = request.user
+    # What the page shows beyond the request itself, as rows (each query compiled once
+    # per user: see `page_cache.rows`): a repeated request with none of it changed is
+    # answered from the cache, in these four queries.
+    chosen = rows(
+        ("preferences", user.pk),
+        lambda: UserPreference.objects.filter(user=user).values_list("default_view_id", "columns"),
+    )
+    if chosen and chosen[0][0] and not request.META.get("QUERY_STRING") and not request.htmx:
         # `/` itself opens the user's default view (links within the list always carry
         # a query, e.g. "?view=all").
-        default = default_view_get(user=request.user)
+        default = default_view_get(user=user)
         if default is not None:
             return redirect(f"{reverse('invoices:invoice_list')}?{saved_view_url_query(default)}")
-    # The user's connections and roles in one query, then everything else from them.
-    with_roles = connections_with_roles(user=request.user)
-    connections = [connection for connection, _ in with_roles]
-    views = list(saved_views_for_user(request.user))
-    selection = selection_get(request)
+    scope = rows(("scope", user.pk, user.is_superuser), lambda: connection_scope_rows(user=user))
+    ids = tuple(row[0] for row in scope)
+    views = rows(
+        ("saved views", user.pk, user.is_superuser),
+        lambda: saved_views_for_user(user).order_by("pk").values_list(
+            *[f.attname for f in SavedView._meta.concrete_fields], "owner__username"
+        ),
+    )  # fmt: skip
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page,
     # and its freshness banner.
     whole_page = not request.htmx or request.htmx.history_restore_request
-    overviews = connection_runs_overview(connections=connections) if whole_page else []
-    # What the page shows beyond the request itself, read above in five queries: a
-    # repeated request with none of it changed is answered from the cache.
-    depends_on = (
-        [(row(connection, leave_out=("credentials",)), role) for connection, role in with_roles],
-        preferences,
-        [(row(view), view.owner.get_username()) for view in views],
-        selection,
-        [_overview_state(overview) for overview in overviews],
+    runs = rows(
+        ("runs", ids),
+        lambda: connection_latest_runs(ids).values_list(
+            *[f.attname for f in SyncRun._meta.concrete_fields]
+        ),
+    ) if whole_page else []  # fmt: skip
+    selection = selection_get(request)
+
+    def render_page() -> tuple[HttpResponse, dt.datetime | None]:
+        return _invoice_list_page(request, selection=selection, whole_page=whole_page)
+
+    response = cached_page(
+        request, depends_on=(chosen, scope, views, runs, selection), render=render_page
     )
-
-    def render_page() -> HttpResponse:
-        return _invoice_list_page(
-            request, with_roles=with_roles, views=views, selection=selection,
-            preferences=preferences, overviews=overviews if whole_page else None,
-        )  # fmt: skip
-
-    response = cached_page(request, depends_on=depends_on, render=render_page)
     # One URL, two bodies: caches must key on the header that picks between them.
     patch_vary_headers(response, ["HX-Request"])
     return response
 
 
-def _overview_state(overview: ConnectionOverview) -> tuple[Any, ...]:
-    """What a connection's freshness line shows, as of now (it names times in words)."""
-    run, success = overview.last_run, overview.last_success
-    return (
-        row(run), run is not None and run.lease_expired, row(success),
-        naturaltime(success.finished_at) if success is not None else None, overview.is_stale,
-    )  # fmt: skip
-
-
 def _invoice_list_page(
-    request: HttpRequest,
-    *,
-    with_roles: list[tuple[Connection, str]],
-    views: list[SavedView],
-    selection: Selection,
-    preferences: Any,
-    overviews: list[ConnectionOverview] | None,
-) -> HttpResponse:
-    """The list (`overviews`: the freshness banner's, for the whole page; None: the
-    results alone, for htmx)."""
+    request: HttpRequest, *, selection: Selection, whole_page: bool
+) -> tuple[HttpResponse, dt.datetime | None]:
+    """The list (`whole_page`: with its freshness banner; else the results alone, for
+    htmx), and when the page would first change with time alone (None: never)."""
+    preferences = user_list_preferences(user=request.user)
+    # The user's connections and roles in one query, then everything else from them.
+    with_roles = connections_with_roles(user=request.user)
     connections = [connection for connection, _ in with_roles]
+    views = list(saved_views_for_user(request.user))
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
     today = timezone.localdate()
@@ -230,14 +225,20 @@ def _invoice_list_page(
     context["default_view"] = next(
         (view for view in views if view.pk == preferences.default_view_id), None
     )
-    if overviews is None:
-        return render(request, "invoices/partials/results.html", context)
+    if not whole_page:
+        return render(request, "invoices/partials/results.html", context), None
     roles = {connection.pk: role for connection, role in with_roles}
+    overviews = connection_runs_overview(connections=connections)
     context["statuses"] = [
         (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
         for overview in overviews
     ]
-    return render(request, "invoices/invoice_list.html", context)
+    now = timezone.now()
+    until = min(
+        (moment for overview in overviews if (moment := overview.shown_until(now))),
+        default=None,
+    )
+    return render(request, "invoices/invoice_list.html", context), until
 
 
 def visible_columns(

@@ -5,10 +5,12 @@ session to another, and each answer carries a fresh CSRF token that works."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -192,3 +194,44 @@ def test_a_message_is_shown_once_and_never_kept(mirror: Mirror):
     assert "View “Mine” saved." in with_message
     assert "View “Mine” saved." not in _html(client, saved["Location"])  # once
     assert "View “Mine” saved." not in _html(client, saved["Location"])  # nor kept
+
+
+def test_the_freshness_line_reads_just_now_for_a_minute_then_moves_on(mirror: Mirror):
+    # What changes with time alone is kept only until it would: a sync that finished
+    # 59.4 s ago reads "just now", and the same page asked for a second later, past the
+    # minute, reads "a minute ago" (rendered again, not the kept page).
+    import time as clock
+
+    finished = timezone.now() - dt.timedelta(seconds=59.4)
+    SyncRun.objects.create(connection=mirror.alpha, state="succeeded", finished_at=finished)
+    client = Client()
+    client.force_login(mirror.users["partner"])
+    assert "just now" in _html(client)
+    assert _served_from_cache(client)
+
+    clock.sleep(max(0.0, 60.2 - (timezone.now() - finished).total_seconds()))
+
+    again = client.get(LIST)
+    assert again.context is not None  # rendered again
+    assert "a minute ago" in again.content.decode()
+
+
+def test_the_moment_a_freshness_line_next_changes(mirror: Mirror):
+    from invoices.selectors import ConnectionOverview
+
+    now = timezone.now()
+
+    def until(finished_ago: float, **run: object) -> float | None:
+        success = SyncRun(state="succeeded", finished_at=now - dt.timedelta(seconds=finished_ago))
+        last = SyncRun(**run) if run else success
+        mirror.alpha.sync_interval_minutes = 60
+        moment = ConnectionOverview(mirror.alpha, None, last, success).shown_until(now)
+        return None if moment is None else round((moment - now).total_seconds(), 3)
+
+    assert until(10) == 50  # "just now" until the minute is up
+    assert until(90) == 30  # "a minute ago" until 2 minutes
+    assert until(2 * 3600 + 5) == 3600 - 5  # hours
+    assert until(7199) == 1  # stale at twice the interval (2 h), a second from now
+    lease = settings.SYNC_LEASE_SECONDS
+    heartbeat = now - dt.timedelta(seconds=lease - 2)
+    assert until(3 * 3600 + 600, state="running", heartbeat_at=heartbeat) == 2  # lease ends
