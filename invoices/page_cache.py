@@ -82,6 +82,18 @@ def rows(key: tuple[Any, ...], build: Callable[[], QuerySet]) -> list[tuple[Any,
         return cursor.fetchall()
 
 
+def converted(build: Callable[[], QuerySet], raw: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """`raw` (from `rows(…, build)`) as `build()`'s queryset would have returned them
+    (its fields' conversions from the database: JSON, dates on SQLite…), with no query:
+    a page rendered after its key was read builds on the same rows."""
+    if not raw:
+        return []
+    queryset = build()
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    compiler.as_sql()  # sets up the select the converters follow
+    return [list(values) for values in compiler.results_iter(results=[raw])]
+
+
 @memoize
 def _release() -> str:
     """What names this deploy's static files (their hashed names outside DEBUG)."""

@@ -540,13 +540,18 @@ def connection_latest_runs(connection_ids: Iterable[int]) -> QuerySet[SyncRun]:
     ).order_by("-queued_at", "-id")
 
 
-def connection_runs_overview(*, connections: list[Connection]) -> list[ConnectionOverview]:
+def connection_runs_overview(
+    *, connections: list[Connection], runs: list[SyncRun] | None = None
+) -> list[ConnectionOverview]:
     """`connection_overviews` without counts for connections already loaded: each one's
-    latest run and latest completed run, in one query."""
+    latest run and latest completed run, in one query (none with `runs`: those
+    `connection_latest_runs` gave them)."""
     last: dict[int, SyncRun] = {}
     done: dict[int, SyncRun] = {}
+    if runs is None:
+        runs = list(connection_latest_runs(connection.pk for connection in connections))
     # newest first: the first seen per connection is its latest
-    for run in connection_latest_runs(connection.pk for connection in connections):
+    for run in runs:
         last.setdefault(run.connection_id, run)
         if run.state in COMPLETED_STATES:
             done.setdefault(run.connection_id, run)

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger
@@ -23,15 +24,16 @@ from ..filters import PER_PAGE_CHOICES, QUICK_VIEWS, VIEW_FIELDS, InvoiceFilter,
 from ..live import connection_live_features
 from ..models import Batch, Connection, Invoice, Role, SavedView, SyncRun, UserPreference
 from ..notes import with_note_flags
-from ..page_cache import cached_page, rows
+from ..page_cache import cached_page, converted, rows
 from ..saved_views import default_view_get, saved_view_url_query, saved_views_for_user
 from ..selection import Selection, filter_query, selection_get, selection_invoices
 from ..selectors import (
+    ConnectionOverview,
+    ListPreferences,
     connection_latest_runs,
     connection_runs_overview,
     connection_scope_rows,
     connections_for_user,
-    connections_with_roles,
     invoice_batch_groups,
     invoice_sort_groups,
     invoice_summary_key,
@@ -39,7 +41,6 @@ from ..selectors import (
     invoice_view_counts,
     invoices_for_user,
     user_columns_chosen,
-    user_list_preferences,
 )
 from ..tables import COLUMNS, DEFAULT_COLUMNS, InvoicePaginator, InvoiceTable
 
@@ -90,43 +91,73 @@ def invoice_filter_for(
     )
 
 
+# The columns the list's page cache reads of each row (see `invoice_list`).
+CONNECTION_FIELDS = [f.attname for f in Connection._meta.concrete_fields if f.name != "credentials"]
+SAVED_VIEW_FIELDS = [f.attname for f in SavedView._meta.concrete_fields]
+RUN_FIELDS = [f.attname for f in SyncRun._meta.concrete_fields]
+
+
+def _preferences_rows(user: Any) -> QuerySet:
+    return UserPreference.objects.filter(user=user).values_list("default_view_id", "columns")
+
+
+def _saved_view_rows(user: Any) -> QuerySet:
+    return saved_views_for_user(user).values_list(*SAVED_VIEW_FIELDS, "owner__username")
+
+
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     # What the page shows beyond the request itself, as rows (each query compiled once
     # per user: see `page_cache.rows`): a repeated request with none of it changed is
-    # answered from the cache, in these four queries.
-    chosen = rows(
-        ("preferences", user.pk),
-        lambda: UserPreference.objects.filter(user=user).values_list("default_view_id", "columns"),
-    )
+    # answered from the cache after these four queries; a page rendered builds on them.
+    chosen = rows(("preferences", user.pk), lambda: _preferences_rows(user))
     if chosen and chosen[0][0] and not request.META.get("QUERY_STRING") and not request.htmx:
         # `/` itself opens the user's default view (links within the list always carry
         # a query, e.g. "?view=all").
         default = default_view_get(user=user)
         if default is not None:
             return redirect(f"{reverse('invoices:invoice_list')}?{saved_view_url_query(default)}")
-    scope = rows(("scope", user.pk, user.is_superuser), lambda: connection_scope_rows(user=user))
+    scope_key = ("scope", user.pk, user.is_superuser)
+    scope = rows(scope_key, lambda: connection_scope_rows(user=user))
     ids = tuple(row[0] for row in scope)
-    views = rows(
-        ("saved views", user.pk, user.is_superuser),
-        lambda: saved_views_for_user(user).order_by("pk").values_list(
-            *[f.attname for f in SavedView._meta.concrete_fields], "owner__username"
-        ),
-    )  # fmt: skip
+    views = rows(("saved views", user.pk, user.is_superuser), lambda: _saved_view_rows(user))
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page,
     # and its freshness banner.
     whole_page = not request.htmx or request.htmx.history_restore_request
-    runs = rows(
-        ("runs", ids),
-        lambda: connection_latest_runs(ids).values_list(
-            *[f.attname for f in SyncRun._meta.concrete_fields]
-        ),
-    ) if whole_page else []  # fmt: skip
+    runs_rows = (
+        (lambda: connection_latest_runs(ids).values_list(*RUN_FIELDS)) if whole_page else None
+    )
+    runs = rows(("runs", ids), runs_rows) if runs_rows else []
     selection = selection_get(request)
 
     def render_page() -> tuple[HttpResponse, dt.datetime | None]:
-        return _invoice_list_page(request, selection=selection, whole_page=whole_page)
+        db = Connection.objects.db
+        preferences = converted(lambda: _preferences_rows(user), chosen)
+        default_view_id, columns = preferences[0] if preferences else (None, [])
+        with_roles = [
+            (Connection.from_db(db, CONNECTION_FIELDS, values[:-1]), values[-1])
+            for values in converted(lambda: connection_scope_rows(user=user), scope)
+        ]
+        saved = []
+        for values in converted(lambda: _saved_view_rows(user), views):
+            view = SavedView.from_db(db, SAVED_VIEW_FIELDS, values[:-1])
+            User = get_user_model()
+            view.owner = User.from_db(db, ["id", User.USERNAME_FIELD], [view.owner_id, values[-1]])
+            saved.append(view)
+        overviews = None
+        if runs_rows is not None:
+            found = [
+                SyncRun.from_db(db, RUN_FIELDS, values) for values in converted(runs_rows, runs)
+            ]
+            overviews = connection_runs_overview(
+                connections=[connection for connection, _ in with_roles], runs=found
+            )
+        return _invoice_list_page(
+            request, selection=selection, with_roles=with_roles, views=saved,
+            preferences=ListPreferences(list(columns or []), default_view_id),
+            overviews=overviews,
+        )  # fmt: skip
 
     response = cached_page(
         request, depends_on=(chosen, scope, views, runs, selection), render=render_page
@@ -137,15 +168,17 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 
 def _invoice_list_page(
-    request: HttpRequest, *, selection: Selection, whole_page: bool
+    request: HttpRequest,
+    *,
+    selection: Selection,
+    with_roles: list[tuple[Connection, str]],
+    views: list[SavedView],
+    preferences: ListPreferences,
+    overviews: list[ConnectionOverview] | None,
 ) -> tuple[HttpResponse, dt.datetime | None]:
-    """The list (`whole_page`: with its freshness banner; else the results alone, for
+    """The list (`overviews`: with its freshness banner; None: the results alone, for
     htmx), and when the page would first change with time alone (None: never)."""
-    preferences = user_list_preferences(user=request.user)
-    # The user's connections and roles in one query, then everything else from them.
-    with_roles = connections_with_roles(user=request.user)
     connections = [connection for connection, _ in with_roles]
-    views = list(saved_views_for_user(request.user))
     filterset = invoice_filter_for(request, connections=connections)
     invoices: QuerySet[Invoice] = filterset.qs
     today = timezone.localdate()
@@ -225,10 +258,9 @@ def _invoice_list_page(
     context["default_view"] = next(
         (view for view in views if view.pk == preferences.default_view_id), None
     )
-    if not whole_page:
+    if overviews is None:
         return render(request, "invoices/partials/results.html", context), None
     roles = {connection.pk: role for connection, role in with_roles}
-    overviews = connection_runs_overview(connections=connections)
     context["statuses"] = [
         (overview, roles.get(overview.connection.pk) == Role.PARTNER_ADMIN)
         for overview in overviews

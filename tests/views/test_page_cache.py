@@ -235,3 +235,24 @@ def test_the_moment_a_freshness_line_next_changes(mirror: Mirror):
     lease = settings.SYNC_LEASE_SECONDS
     heartbeat = now - dt.timedelta(seconds=lease - 2)
     assert until(3 * 3600 + 600, state="running", heartbeat_at=heartbeat) == 2  # lease ends
+
+
+@pytest.mark.usefixtures("rendered_each_time")
+def test_a_rendered_page_reads_what_its_key_names_once(as_partner: Client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    as_partner.get(LIST)  # the totals cached
+    with CaptureQueriesContext(connection) as queries:
+        assert as_partner.get(LIST).context is not None  # rendered
+
+    def first_table(sql: str) -> str:
+        return re.search(r'FROM "(\w+)"', sql).group(1)
+
+    tables = [first_table(q["sql"]) for q in queries.captured_queries]
+    assert tables.count("invoices_userpreference") == 1
+    assert tables.count("invoices_savedview") == 1
+    assert tables.count("invoices_syncrun") == 1
+    # the scope, and the menu's roles (base.html)
+    assert tables.count("invoices_access") == 2
+    assert len(queries.captured_queries) <= 12
