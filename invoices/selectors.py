@@ -567,8 +567,9 @@ def connection_runs_overview(
 
 
 def connection_scope_rows(*, user: Any) -> QuerySet:
-    """`connections_with_roles` as rows: each connection's columns (but its credentials)
-    and the role, by name: what the list shows of `user`'s scope, for its page cache."""
+    """The connections `user` may see, by name, as rows: each one's columns (but its
+    credentials) and the user's role on it (superusers: every connection, as partner
+    admin), in one query: what the list shows of `user`'s scope, for its page cache."""
     fields = [f.attname for f in Connection._meta.concrete_fields if f.name != "credentials"]
     if user.is_superuser:
         live = Connection.objects.filter(archived_at=None).order_by("name", "pk")
@@ -576,20 +577,6 @@ def connection_scope_rows(*, user: Any) -> QuerySet:
     grants = Access.objects.filter(user=user, connection__archived_at=None)
     columns = [f"connection__{name}" for name in fields]
     return grants.order_by("connection__name", "connection_id").values_list(*columns, "role")
-
-
-def connections_with_roles(*, user: Any) -> list[tuple[Connection, str]]:
-    """The connections `user` may see, by name, each with their role on it, in one query
-    (superusers: every connection, as partner admin)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    if user.is_superuser:
-        live = Connection.objects.filter(archived_at=None).order_by("name")
-        return [(c, Role.PARTNER_ADMIN) for c in live]
-    grants = Access.objects.filter(user=user, connection__archived_at=None).select_related(
-        "connection"
-    )
-    return sorted(((a.connection, a.role) for a in grants), key=lambda pair: pair[0].name)
 
 
 def connection_roles(*, user: Any) -> dict[int, str]:

@@ -118,17 +118,17 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         default = default_view_get(user=user)
         if default is not None:
             return redirect(f"{reverse('invoices:invoice_list')}?{saved_view_url_query(default)}")
-    scope_key = ("scope", user.pk, user.is_superuser)
-    scope = rows(scope_key, lambda: connection_scope_rows(user=user))
+    scope = rows(("scope", user.pk, user.is_superuser), lambda: connection_scope_rows(user=user))
     ids = tuple(row[0] for row in scope)
     views = rows(("saved views", user.pk, user.is_superuser), lambda: _saved_view_rows(user))
     # htmx swaps only the results; a history restore (cache miss on Back) needs the page,
     # and its freshness banner.
     whole_page = not request.htmx or request.htmx.history_restore_request
-    runs_rows = (
-        (lambda: connection_latest_runs(ids).values_list(*RUN_FIELDS)) if whole_page else None
-    )
-    runs = rows(("runs", ids), runs_rows) if runs_rows else []
+
+    def runs_query() -> QuerySet:
+        return connection_latest_runs(ids).values_list(*RUN_FIELDS)
+
+    runs = rows(("runs", ids), runs_query) if whole_page else []
     selection = selection_get(request)
 
     def render_page() -> tuple[HttpResponse, dt.datetime | None]:
@@ -146,9 +146,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             view.owner = User.from_db(db, ["id", User.USERNAME_FIELD], [view.owner_id, values[-1]])
             saved.append(view)
         overviews = None
-        if runs_rows is not None:
+        if whole_page:
             found = [
-                SyncRun.from_db(db, RUN_FIELDS, values) for values in converted(runs_rows, runs)
+                SyncRun.from_db(db, RUN_FIELDS, values) for values in converted(runs_query, runs)
             ]
             overviews = connection_runs_overview(
                 connections=[connection for connection, _ in with_roles], runs=found
