@@ -25,6 +25,7 @@ from babel.numbers import (
     get_minus_sign_symbol,
 )
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone, translation
 
 
@@ -146,14 +147,11 @@ def ago(value: dt.datetime | None) -> str:
     """How long ago `value` was, in words (humanize's `naturaltime`), with the first
     minute as "just now": a freshness line that counted seconds would read differently
     every second, and no list page could be answered from the page cache meanwhile."""
-    from django.contrib.humanize.templatetags.humanize import naturaltime
-    from django.utils.translation import gettext
-
     if value is None:
         return ""
     age = (timezone.now() - value).total_seconds()
     if 0 <= age < JUST_NOW_SECONDS:
-        return gettext("just now")
+        return translation.gettext("just now")
     return naturaltime(value)
 
 

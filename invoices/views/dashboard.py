@@ -139,10 +139,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             (Connection.from_db(db, CONNECTION_FIELDS, values[:-1]), values[-1])
             for values in converted(lambda: connection_scope_rows(user=user), scope)
         ]
+        User = get_user_model()  # the owners: their names alone
         saved = []
         for values in converted(lambda: _saved_view_rows(user), views):
             view = SavedView.from_db(db, SAVED_VIEW_FIELDS, values[:-1])
-            User = get_user_model()
             view.owner = User.from_db(db, ["id", User.USERNAME_FIELD], [view.owner_id, values[-1]])
             saved.append(view)
         overviews = None

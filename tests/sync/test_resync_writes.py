@@ -110,3 +110,19 @@ def test_summaries_end_every_sync_equal_to_a_fresh_sum():
         assert _by_state(summed, "invoices") == _by_state(
             ({**row, "one": 1} for row in held), "one"
         )
+
+
+def test_a_batch_resized_with_no_invoice_changed_still_changes_the_data_version():
+    # The grouped list shows a batch's size: what is cached of the list must follow it
+    # even when no invoice row changed.
+    from invoices.models import Batch
+
+    connection = Connection.objects.create(provider="acronis", name="resized")
+    _sync(connection, list(range(200)), per_page=40)  # each page: 10 a batch
+    before = Connection.objects.get(pk=connection.pk).data_version
+
+    second, _writes = _sync(connection, list(range(200)), per_page=200)  # one page: 50
+
+    assert (second.created, second.updated) == (0, 0)
+    assert set(Batch.objects.filter(connection=connection).values_list("size", flat=True)) == {50}
+    assert Connection.objects.get(pk=connection.pk).data_version > before
