@@ -89,19 +89,25 @@ EXTRA_FIELDS = (
 )
 EXTRA_TYPES = (str, int, Decimal)
 RAW_STATUS = {True: "Payment confirmed", False: "Payment not confirmed"}
+ZERO = Decimal("0")
 
 
 # -- pure parsing --------------------------------------------------------------
 
 
-def _flag(payload: Mapping[str, Any], name: str, *, where: str) -> bool:
+def _flag(payload: Mapping[str, Any], name: str) -> bool:
     """An optional boolean: missing or null is False, anything but a boolean is bad."""
     value = payload.get(name)
-    return False if value is None else parsing.as_bool(value, where=f"{where}.{name}")
+    return False if value is None else parsing.as_bool(value, where=name)
 
 
 def parse_invoice(payload: Any, *, currency: str) -> Invoice:
-    """One `Invoices[]` entry as an `Invoice`; `ProviderBadPayload` if it is unusable."""
+    """One `Invoices[]` entry as an `Invoice`; `ProviderBadPayload` if it is unusable.
+
+    Each value's error names the invoice and the field (`Acronis invoice <id>.Total is
+    not an amount`); the field's part is only spelled out when there is an error (this
+    runs for every invoice of every sync).
+    """
     where = "Acronis invoice"
     if not isinstance(payload, Mapping):
         raise ProviderBadPayload(f"{where} is not a JSON object")
@@ -110,25 +116,37 @@ def parse_invoice(payload: Any, *, currency: str) -> Invoice:
         raise ProviderBadPayload(f"{where} has no Id")
     where = f"Acronis invoice {invoice_id}"
     get = payload.get
-
-    customer = parsing.as_guid(get("Customer"), where=f"{where}.Customer")
+    number = parsing.field(payload, "InvoiceNumber", where=where)
+    total = parsing.field(payload, "Total", where=where)
+    paid = parsing.field(payload, "PaymentStatus", where=where)
+    try:
+        customer = parsing.as_guid(get("Customer"), where="Customer")
+        number = parsing.as_str(number, where="InvoiceNumber", allow_empty=False).strip()
+        # The instant, and the date as written in the provider's own offset (see the
+        # module docstring).
+        created_at, issue_date = parsing.as_datetime_and_date(
+            get("CreationDate"), where="CreationDate"
+        )
+        scheduled = parsing.as_date(get("ScheduledAt"), where="ScheduledAt")
+        total = parsing.as_decimal(total, where="Total")
+        paid = parsing.as_bool(paid, where="PaymentStatus")
+        account_name = parsing.as_opt_str(get("CustomerName"), where="CustomerName") or ""
+        batch = parsing.as_opt_str(get("BatchNumber"), where="BatchNumber")
+        payment_date = parsing.as_date(get("PaymentDate"), where="PaymentDate")
+        incasso = _flag(payload, "Incasso")
+        exported = _flag(payload, "Exported")
+        exported_at = parsing.as_datetime(get("ExportedDate"), where="ExportedDate")
+        delivery_error = parsing.as_opt_str(
+            get("InvoiceQueueErrorMessage"), where="InvoiceQueueErrorMessage"
+        )
+    except ProviderBadPayload as exc:  # named by its field: now by the invoice too
+        raise ProviderBadPayload(f"{where}.{exc}") from exc
     if customer is None:
         raise ProviderBadPayload(f"{where} has no customer")
-    number = parsing.as_str(
-        parsing.field(payload, "InvoiceNumber", where=where),
-        where=f"{where}.InvoiceNumber",
-        allow_empty=False,
-    ).strip()
-    created_at = parsing.as_datetime(get("CreationDate"), where=f"{where}.CreationDate")
-    scheduled = parsing.as_date(get("ScheduledAt"), where=f"{where}.ScheduledAt")
-    # The date as written, in the provider's own offset (see the module docstring).
-    issue_date = parsing.as_date(get("CreationDate"), where=f"{where}.CreationDate") or scheduled
+    if issue_date is None:
+        issue_date = scheduled
     if issue_date is None:
         raise ProviderBadPayload(f"{where} has no CreationDate")
-    total = parsing.as_decimal(parsing.field(payload, "Total", where=where), where=f"{where}.Total")
-    paid = parsing.as_bool(
-        parsing.field(payload, "PaymentStatus", where=where), where=f"{where}.PaymentStatus"
-    )
     extra = []
     for name in EXTRA_FIELDS:
         value = get(name)
@@ -138,23 +156,21 @@ def parse_invoice(payload: Any, *, currency: str) -> Invoice:
         provider_id=invoice_id,
         number=number,
         account_id=customer,
-        account_name=parsing.as_opt_str(get("CustomerName"), where=f"{where}.CustomerName") or "",
+        account_name=account_name,
         issue_date=issue_date,
         total=total,
-        amount_due=Decimal("0") if paid else total,
+        amount_due=ZERO if paid else total,
         currency=currency,
         paid=paid,
         raw_status=RAW_STATUS[paid],
-        batch=parsing.as_opt_str(get("BatchNumber"), where=f"{where}.BatchNumber"),
+        batch=batch,
         scheduled_date=scheduled,
         created_at=created_at,
-        payment_date=parsing.as_date(get("PaymentDate"), where=f"{where}.PaymentDate"),
-        incasso=_flag(payload, "Incasso", where=where),
-        exported=_flag(payload, "Exported", where=where),
-        exported_at=parsing.as_datetime(get("ExportedDate"), where=f"{where}.ExportedDate"),
-        delivery_error=parsing.as_opt_str(
-            get("InvoiceQueueErrorMessage"), where=f"{where}.InvoiceQueueErrorMessage"
-        ),
+        payment_date=payment_date,
+        incasso=incasso,
+        exported=exported,
+        exported_at=exported_at,
+        delivery_error=delivery_error,
         extra=tuple(extra),
     )
 

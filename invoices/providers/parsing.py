@@ -132,14 +132,18 @@ def as_datetime(value: Any, *, where: str, naive_tz: dt.tzinfo = dt.UTC) -> dt.d
     and naive values (taken in `naive_tz`). Year 1 (`0001-01-01...`) and null mean
     "not set".
     """
-    if value is None or value == "":
-        return None
-    text = as_str(value, where=where).strip()
-    match = _DATETIME.match(text)
-    if not match:
-        raise ProviderBadPayload(f"{where} is not a date/time")
-    if match["date"].startswith("0001-"):
-        return None
+    return as_datetime_and_date(value, where=where, naive_tz=naive_tz)[0]
+
+
+def as_datetime_and_date(
+    value: Any, *, where: str, naive_tz: dt.tzinfo = dt.UTC
+) -> tuple[dt.datetime | None, dt.date | None]:
+    """`as_datetime(value)` and `as_date(value)` at once: the instant, and the date as
+    written (in the value's own offset, not shifted through UTC)."""
+    match = _matched(value, where=where, what="a date/time")
+    if match is None:
+        return None, None
+    text = match.string
     try:
         # The pattern matched: Python 3.11+ reads such text itself (any number of
         # fractional digits, truncated; `Z`). What it refuses (a lower-case `z`) is
@@ -150,9 +154,22 @@ def as_datetime(value: Any, *, where: str, naive_tz: dt.tzinfo = dt.UTC) -> dt.d
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_tz)
     try:
-        return parsed.astimezone(dt.UTC)
+        return parsed.astimezone(dt.UTC), parsed.date()
     except (OverflowError, ValueError) as exc:
         raise ProviderBadPayload(f"{where} is out of range") from exc
+
+
+def _matched(value: Any, *, where: str, what: str) -> re.Match[str] | None:
+    """`value` read by `_DATETIME`; None for "not set" (null, "", year 1)."""
+    if value is None or value == "":
+        return None
+    text = as_str(value, where=where).strip()
+    match = _DATETIME.match(text)
+    if not match:
+        raise ProviderBadPayload(f"{where} is not {what}")
+    if text.startswith("0001-"):
+        return None
+    return match
 
 
 def _datetime_spelled_out(match: re.Match[str], where: str) -> dt.datetime:
@@ -175,13 +192,8 @@ def as_date(value: Any, *, where: str) -> dt.date | None:
     The date is taken as written (no time-zone shift): `2024-10-10T00:00:00` is
     10 October whatever the server's zone. Year 1 and null mean "not set".
     """
-    if value is None or value == "":
-        return None
-    text = as_str(value, where=where).strip()
-    match = _DATETIME.match(text)
-    if not match:
-        raise ProviderBadPayload(f"{where} is not a date")
-    if match["date"].startswith("0001-"):
+    match = _matched(value, where=where, what="a date")
+    if match is None:
         return None
     try:
         return dt.date.fromisoformat(match["date"])

@@ -212,18 +212,46 @@ class _Held(NamedTuple):
 
 
 def _known_fingerprints(connection: Connection, provider_ids: list[str]) -> dict[str, _Held]:
-    """What the mirror holds of these invoices: primary key, fingerprint, marked gone."""
+    """What the mirror holds of these invoices: primary key, fingerprint, marked gone.
+
+    One statement per `KNOWN_CHUNK` ids, its SQL made once (`_known_sql`): building a
+    queryset's `IN` list of hundreds of ids cost more than the lookup it asks for.
+    """
+    sql, ids_param = _known_sql()
     known: dict[str, _Held] = {}
-    for chunk in chunks(provider_ids):
-        # No ORDER BY: the model's default order would let the planner walk the whole
-        # connection in issue-date order instead of probing (connection, provider id).
-        for pk, provider_id, digest, missing in (
-            Invoice.objects.filter(connection=connection, provider_id__in=chunk)
-            .order_by()
-            .values_list("pk", "provider_id", "fingerprint", "missing")
-        ):
-            known[provider_id] = _Held(pk, digest, missing)
+    with db_connection.cursor() as cursor:
+        for chunk in chunks(provider_ids, KNOWN_CHUNK):
+            cursor.execute(sql, [connection.pk, ids_param(chunk)])
+            for pk, provider_id, digest, missing in cursor.fetchall():
+                known[provider_id] = _Held(pk, digest, bool(missing))
     return known
+
+
+# Provider ids per lookup statement: one write's worth (see `pull.WRITE_INVOICES`).
+KNOWN_CHUNK = 5_000
+
+
+@functools.cache
+def _known_sql() -> tuple[str, Callable[[list[str]], Any]]:
+    """The lookup of `_known_fingerprints`, and how its ids are passed: one parameter, an
+    array on PostgreSQL (`= ANY`), a JSON list on SQLite (`json_each`). Both probe the
+    (connection, provider id) unique index once per id. No ORDER BY: the model's default
+    order would let the planner walk the whole connection in issue-date order instead."""
+    meta = Invoice._meta
+    quote = db_connection.ops.quote_name
+    pk, provider_id, fingerprint, missing, connection_id = (
+        quote(meta.get_field(name).column)
+        for name in ("id", "provider_id", "fingerprint", "missing", "connection")
+    )
+    if db_connection.vendor == "postgresql":
+        ids, param = "= ANY(%s)", list
+    else:
+        ids, param = "IN (SELECT value FROM json_each(%s))", json.dumps
+    sql = (
+        f"SELECT {pk}, {provider_id}, {fingerprint}, {missing} "  # noqa: S608 - names from the model
+        f"FROM {quote(meta.db_table)} WHERE {connection_id} = %s AND {provider_id} {ids}"
+    )
+    return sql, param
 
 
 def row_maker(
