@@ -1,9 +1,12 @@
 """The database-specific bulk write of a sync: many invoice rows in, one statement or two.
 
-Both databases get `bulk_create(update_conflicts=True)`'s own conflict clause, without
-the ORM's per-value work around it (which cost more than the database's own):
+Invoices the mirror does not hold yet are inserted (`invoices_insert`); the others get
+`bulk_create(update_conflicts=True)`'s own conflict clause (`invoices_upsert`). Both
+without the ORM's per-value work around them (which cost more than the database's own):
 
-- PostgreSQL: `COPY` into a temporary table, then one `INSERT ... SELECT ... ON
+- PostgreSQL: new rows are `COPY`'d straight into the table (at 100,000 invoices that
+  cost a fifth less than the upsert's way: no staging, no conflict check per row);
+  others are `COPY`'d into a temporary table, then one `INSERT ... SELECT ... ON
   CONFLICT DO UPDATE` (parsing a multi-row VALUES list of thousands of parameters cost
   the client and the server more than the inserts themselves);
 - SQLite: multi-row `INSERT ... VALUES ... ON CONFLICT DO UPDATE` statements of up to
@@ -75,6 +78,30 @@ def chunks(items: list[Any], size: int = LOOKUP_CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
+def invoices_insert(rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` (values in `SYNC_COLUMNS` order) of invoices the mirror does not
+    hold. A sync knows which those are (it looked them up, and only one sync of a
+    connection runs at a time); one that exists after all fails the transaction
+    (`IntegrityError`) rather than be written twice.
+    """
+    if not rows:
+        return
+    database = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
+    database.ensure_connection()
+    # The driver's own errors as Django's (`IntegrityError`), as through a Django cursor.
+    with database.wrap_database_errors:
+        if database.vendor == "postgresql":
+            with database.connection.cursor() as cursor:
+                with cursor.copy(_copy_sql().copy_in) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            return
+        for chunk in chunks(rows, UPSERT_ROWS):
+            database.connection.execute(
+                _values_sql(len(chunk), conflict=False), [value for row in chunk for value in row]
+            )
+
+
 def invoices_upsert(rows: list[tuple[Any, ...]]) -> None:
     """Insert `rows` (one per provider id, values in `SYNC_COLUMNS` order), or update the
     invoice a row's (connection, provider id) already names, leaving its first-seen time.
@@ -85,24 +112,26 @@ def invoices_upsert(rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     database = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
-    if database.vendor == "postgresql":
-        sql = _copy_sql()
-        with database.cursor() as cursor:
-            cursor.execute(sql.stage)
-            with cursor.cursor.copy(sql.copy) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(sql.insert)
-            cursor.execute(sql.unstage)
-        return
     database.ensure_connection()
-    for chunk in chunks(rows, UPSERT_ROWS):
-        database.connection.execute(
-            _values_sql(len(chunk)), [value for row in chunk for value in row]
-        )
+    with database.wrap_database_errors:
+        if database.vendor == "postgresql":
+            sql = _copy_sql()
+            with database.connection.cursor() as cursor:
+                cursor.execute(sql.stage)
+                with cursor.copy(sql.copy) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(sql.insert)
+                cursor.execute(sql.unstage)
+            return
+        for chunk in chunks(rows, UPSERT_ROWS):
+            database.connection.execute(
+                _values_sql(len(chunk), conflict=True), [value for row in chunk for value in row]
+            )
 
 
 class _CopySQL(NamedTuple):
+    copy_in: str
     stage: str
     copy: str
     insert: str
@@ -117,6 +146,7 @@ def _copy_sql() -> _CopySQL:
     table = ops.quote_name(Invoice._meta.db_table)
     stage = ops.quote_name("sync_invoice_stage")
     return _CopySQL(
+        copy_in=f"COPY {table} ({columns}) FROM STDIN",
         stage=f"CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA",  # noqa: S608
         copy=f"COPY {stage} ({columns}) FROM STDIN",
         insert=f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {conflict}",  # noqa: S608
@@ -125,13 +155,15 @@ def _copy_sql() -> _CopySQL:
 
 
 @functools.lru_cache(maxsize=8)
-def _values_sql(rows: int) -> str:
-    """SQLite's `INSERT ... VALUES` of `rows` rows, with sqlite3's own placeholders."""
-    columns, conflict = _upsert_parts()
+def _values_sql(rows: int, *, conflict: bool) -> str:
+    """SQLite's `INSERT ... VALUES` of `rows` rows, with sqlite3's own placeholders (and
+    with the upsert's conflict clause)."""
+    columns, on_conflict = _upsert_parts()
     table = connections[DEFAULT_DB_ALIAS].ops.quote_name(Invoice._meta.db_table)
     row = "(" + ", ".join(["?"] * len(SYNC_COLUMNS)) + ")"
     values = ", ".join([row] * rows)
-    return f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}"  # noqa: S608
+    suffix = f" {on_conflict}" if conflict else ""
+    return f"INSERT INTO {table} ({columns}) VALUES {values}{suffix}"  # noqa: S608
 
 
 @functools.cache

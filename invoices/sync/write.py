@@ -26,7 +26,7 @@ from ..models import Account, Batch, Connection, Invoice, InvoiceStatus, SyncRun
 from ..providers import types as domain
 from ..summaries import summaries_rebuild_later
 from .runs import run_update
-from .upsert import FINGERPRINT, LOOKUP_FIELDS, chunks, invoices_upsert
+from .upsert import FINGERPRINT, LOOKUP_FIELDS, chunks, invoices_insert, invoices_upsert
 
 
 class Lookups:
@@ -137,17 +137,18 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
     looked_up_wrote, lookups.wrote = lookups.wrote, False  # this write's, not the run's
     known = _known_fingerprints(connection, list(invoices))
     make_row = row_maker(run.connection_id, run.pk, account_ids, batch_ids)
-    rows: list[tuple[Any, ...]] = []
+    new: list[tuple[Any, ...]] = []  # not held: inserted
+    rows: list[tuple[Any, ...]] = []  # held, changed: updated
     seen: list[int] = []  # held unchanged: not written
     returning: list[int] = []  # held unchanged, but marked gone: back
-    created = 0
     for provider_id, inv in invoices.items():
         row = make_row(inv)
         held = known.get(provider_id)
-        if held is not None and held.fingerprint == row[FINGERPRINT]:
+        if held is None:
+            new.append(row)
+        elif held.fingerprint == row[FINGERPRINT]:
             (returning if held.missing else seen).append(held.pk)
         else:
-            created += held is None
             rows.append(row)
     last = pages[-1]
     pages_done = max(run.pages_done, last.number)
@@ -158,15 +159,16 @@ def pages_write(run: SyncRun, pages: list[domain.InvoicePage], lookups: Lookups)
             pages_total=(
                 max(last.total_pages, pages_done) if last.total_pages is not None else None
             ),
-            created=run.created + created,
-            updated=run.updated + len(rows) - created,
+            created=run.created + len(new),
+            updated=run.updated + len(rows),
             unchanged=run.unchanged + len(seen) + len(returning),
             note="",  # pages arrive again: no longer waiting
         )
+        invoices_insert(new)
         invoices_upsert(rows)
         for chunk in chunks(returning):
             Invoice.objects.filter(pk__in=chunk).update(last_seen_run=run, missing=False)
-        if rows or returning or looked_up_wrote:
+        if new or rows or returning or looked_up_wrote:
             connection_data_changed(connection_ids=[connection.pk], summaries_later=False)
     return seen
 

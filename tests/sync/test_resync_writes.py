@@ -11,11 +11,15 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
 from invoices.models import Connection, Invoice
+from invoices.providers.types import InvoicePage
 from invoices.sync import connection_sync
+from invoices.sync.upsert import invoices_insert
+from invoices.sync.write import Lookups, row_maker
 
 from .fakes import ScriptedClient, invoice
 
@@ -126,3 +130,30 @@ def test_a_batch_resized_with_no_invoice_changed_still_changes_the_data_version(
     assert (second.created, second.updated) == (0, 0)
     assert set(Batch.objects.filter(connection=connection).values_list("size", flat=True)) == {50}
     assert Connection.objects.get(pk=connection.pk).data_version > before
+
+
+def test_a_page_of_new_and_changed_invoices_inserts_the_new_and_updates_the_changed():
+    connection = Connection.objects.create(provider="acronis", name="mixed")
+    _sync(connection, [1, 2, 3])
+
+    run, _ = _sync(connection, [1, 2, 3, 4, 5], changes={2: {"total": Decimal("99.50")}})
+
+    assert (run.created, run.updated, run.unchanged) == (2, 1, 2)
+    totals = dict(Invoice.objects.filter(connection=connection).values_list("number", "total"))
+    assert len(totals) == 5
+    assert totals[invoice(2).number] == Decimal("99.50")
+    assert totals[invoice(5).number] == invoice(5).total
+
+
+def test_inserting_an_invoice_the_mirror_already_holds_fails_instead_of_writing_it_twice():
+    connection = Connection.objects.create(provider="acronis", name="twice")
+    run, _ = _sync(connection, [1])
+    held = invoice(1)
+    lookups = Lookups(connection)
+    page = InvoicePage(invoices=(held,), number=1)
+    make = row_maker(connection.pk, run.pk, lookups.account_ids([held]), lookups.batch_ids(page))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        invoices_insert([make(held)])
+
+    assert Invoice.objects.filter(connection=connection).count() == 1
