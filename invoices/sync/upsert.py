@@ -91,10 +91,9 @@ def invoices_insert(rows: list[tuple[Any, ...]]) -> None:
     # The driver's own errors as Django's (`IntegrityError`), as through a Django cursor.
     with database.wrap_database_errors:
         if database.vendor == "postgresql":
-            with database.connection.cursor() as cursor:
-                with cursor.copy(_copy_sql().copy_in) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+            with database.connection.cursor() as cursor, cursor.copy(_copy_sql().copy_in) as copy:
+                for row in rows:
+                    copy.write_row(row)
             return
         for chunk in chunks(rows, UPSERT_ROWS):
             database.connection.execute(
