@@ -478,8 +478,8 @@ class FetchedAhead(Generic[T]):
     """`fetch(n)` for the pages of a listing, the next one asked for while the caller reads
     this one: the provider's answer time overlaps the caller's parsing (and what it does
     with the page) instead of adding to it. One request at a time is under way, as without
-    it; a page is only fetched ahead when the caller says it comes next (`ahead`, from
-    what the listing announced: see `AcronisClient.iter_invoice_pages`).
+    it; a page is only fetched ahead when the caller says it comes next (`ahead`), so a
+    listing asks for no page it would not have asked for.
 
     An error fetching a page is raised where that page is taken (`take`); one fetched
     ahead and never taken (the caller stopped) is dropped on `close`, which waits for it.
