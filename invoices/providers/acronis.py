@@ -35,7 +35,7 @@ import requests
 from . import parsing
 from .base import ProviderClient, require
 from .errors import ProviderAuthError, ProviderBadPayload, ProviderError, ProviderNotSupported
-from .http import FetchedAhead, HttpClient, TokenCache, error_field
+from .http import HttpClient, TokenCache, error_field
 from .types import Account, Batch, Coverage, Invoice, InvoicePage, Problem
 
 API_PATH = "/api/advanced-automation/v1"
@@ -517,14 +517,8 @@ class AcronisClient(ProviderClient):
             sort_column=sort_column,
             sort_direction=sort_direction,
         )
-        return self._overview_page(self._overview_answer(params), page)
-
-    def _overview_answer(self, params: Mapping[str, Any]) -> Any:
-        """The decoded answer of `GET /InvoiceOverview?params` (fetching, no parsing)."""
-        return self.http.get_json("InvoiceOverview", params=params)
-
-    def _overview_page(self, answer: Any, page: int) -> InvoicePage:
-        return parse_invoice_page(answer, page=page, currency=self.currency)
+        payload = self.http.get_json("InvoiceOverview", params=params)
+        return parse_invoice_page(payload, page=page, currency=self.currency)
 
     def iter_invoice_pages(self, **filters: Any) -> Iterator[InvoicePage]:
         """Pages 1..N of `invoice_overview(**filters)` in `STABLE_SORT` order.
@@ -543,36 +537,21 @@ class AcronisClient(ProviderClient):
         filters.setdefault("sort_direction", STABLE_SORT[1])
         paging = _Paging()
         previous_first: str | None = None
-
-        def fetch(number: int) -> Any:
-            return self._overview_answer(
-                overview_params(page=number, page_size=page_size, **filters)
-            )
-
-        with FetchedAhead(fetch, name="acronis-pages") as answers:
-            for number in range(1, MAX_PAGES + 1):
-                answer = answers.take(number)
-                # While this page is parsed (and written), the next one is fetched,
-                # when the pages before it announced one: a listing that then ends
-                # early contradicts itself, and its page fetched ahead is dropped.
-                if paging.pages is not None and number < min(paging.pages, MAX_PAGES):
-                    answers.ahead(number + 1)
-                page = self._overview_page(answer, number)
-                if page.invoices:
-                    first = page.invoices[0].provider_id
-                    if first == previous_first:
-                        raise ProviderBadPayload(
-                            f"Acronis repeated page {number - 1} as page {number}"
-                        )
-                    previous_first = first
-                if paging.read(number, page):
-                    yield dataclasses.replace(
-                        page,
-                        covers=(Coverage(),) if paging.complete else (),
-                        problems=(*page.problems, *paging.problems()),
-                    )
-                    return
-                yield page
+        for number in range(1, MAX_PAGES + 1):
+            page = self.invoice_overview(page=number, page_size=page_size, **filters)
+            if page.invoices:
+                first = page.invoices[0].provider_id
+                if first == previous_first:
+                    raise ProviderBadPayload(f"Acronis repeated page {number - 1} as page {number}")
+                previous_first = first
+            if paging.read(number, page):
+                yield dataclasses.replace(
+                    page,
+                    covers=(Coverage(),) if paging.complete else (),
+                    problems=(*page.problems, *paging.problems()),
+                )
+                return
+            yield page
         raise ProviderBadPayload(f"Acronis InvoiceOverview did not end within {MAX_PAGES} pages")
 
     def iter_invoices(self, **filters: Any) -> Iterator[Invoice]:

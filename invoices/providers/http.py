@@ -24,9 +24,8 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import requests
@@ -469,54 +468,6 @@ class HttpClient:
             path = urlsplit(request.url or "").path if request is not None else "?"
             method = request.method if request is not None else "?"
             raise ProviderBadPayload(f"{self.provider}: {method} {path}: {exc}") from exc
-
-
-T = TypeVar("T")
-
-
-class FetchedAhead(Generic[T]):
-    """`fetch(n)` for the pages of a listing, the next one asked for while the caller reads
-    this one: the provider's answer time overlaps the caller's parsing (and what it does
-    with the page) instead of adding to it. One request at a time is under way, as without
-    it; a page is only fetched ahead when the caller says it comes next (`ahead`), so a
-    listing asks for no page it would not have asked for.
-
-    An error fetching a page is raised where that page is taken (`take`); one fetched
-    ahead and never taken (the caller stopped) is dropped on `close`, which waits for it.
-    """
-
-    def __init__(self, fetch: Callable[[int], T], *, name: str = "fetch-ahead") -> None:
-        self._fetch = fetch
-        self._name = name
-        self._pool: ThreadPoolExecutor | None = None
-        self._next: tuple[int, Future[T]] | None = None
-
-    def take(self, number: int) -> T:
-        """Page `number`: the one fetched ahead, or fetched now."""
-        upcoming, self._next = self._next, None
-        if upcoming is not None:
-            if upcoming[0] == number:
-                return upcoming[1].result()
-            upcoming[1].cancel()
-        return self._fetch(number)
-
-    def ahead(self, number: int) -> None:
-        """Start fetching page `number` (the one the caller takes next)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
-        self._next = (number, self._pool.submit(self._fetch, number))
-
-    def close(self) -> None:
-        self._next = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> FetchedAhead[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _default_ok(allow_redirects: bool) -> Callable[[requests.Response], bool]:

@@ -3,7 +3,6 @@ over crafted `InvoiceOverview` answers (no HTTP)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -24,15 +23,11 @@ class Answers(AcronisClient):
         self.page_size = ASKED
         self.asked: list[int] = []
 
-    def _overview_answer(self, params: Any) -> InvoicePage:
-        page = params["Page"]
+    def invoice_overview(self, *, page: int, **filters: Any) -> InvoicePage:
         self.asked.append(page)
         if page <= len(self.answers):
             return self.answers[page - 1]
         return InvoicePage((), page)
-
-    def _overview_page(self, answer: InvoicePage, page: int) -> InvoicePage:
-        return answer
 
 
 def answers(sizes: list[int], *, pages: int | None = None, items: int | None = None):
@@ -134,47 +129,3 @@ def test_an_empty_listing_is_covered_and_has_no_problem():
 
     assert client.asked == [1]
     assert (pages[-1].covers, problems) == ((Coverage(),), [])
-
-
-class Watched(Answers):
-    """Answers that say when each page's fetch started (the fetch runs in a thread)."""
-
-    def __init__(self, answers: list[InvoicePage]) -> None:
-        super().__init__(answers)
-        self.started = {n: threading.Event() for n in range(1, len(answers) + 2)}
-
-    def _overview_answer(self, params: Any) -> InvoicePage:
-        self.started[params["Page"]].set()
-        return super()._overview_answer(params)
-
-
-def test_the_next_announced_page_is_fetched_while_this_one_is_read():
-    client = Watched(answers([100, 100, 100, 30], pages=4, items=330))
-    pages = client.iter_invoice_pages()
-
-    next(pages), next(pages)  # page 2 in hand: page 3 is on its way, not asked for yet
-
-    assert client.started[3].wait(5)
-    assert not client.started[4].is_set()
-    assert [page.number for page in pages] == [3, 4]
-    assert client.asked == [1, 2, 3, 4]  # and nothing past the announced end
-
-
-def test_pages_are_not_fetched_ahead_when_no_page_count_is_announced():
-    client = Watched(answers([100, 100, 30]))
-    pages = client.iter_invoice_pages()
-
-    next(pages), next(pages)
-
-    assert not client.started[3].wait(0.2)
-    assert [page.number for page in pages] == [3]
-
-
-def test_a_listing_left_part_way_drops_the_page_fetched_ahead():
-    client = Watched(answers([100, 100, 100, 30], pages=4, items=330))
-    pages = client.iter_invoice_pages()
-    next(pages), next(pages)
-
-    pages.close()  # the caller stopped (a write failed, the lease was lost)
-
-    assert client.asked == [1, 2, 3]
