@@ -84,21 +84,7 @@ def invoices_insert(rows: list[tuple[Any, ...]]) -> None:
     connection runs at a time); one that exists after all fails the transaction
     (`IntegrityError`) rather than be written twice.
     """
-    if not rows:
-        return
-    database = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
-    database.ensure_connection()
-    # The driver's own errors as Django's (`IntegrityError`), as through a Django cursor.
-    with database.wrap_database_errors:
-        if database.vendor == "postgresql":
-            with database.connection.cursor() as cursor, cursor.copy(_copy_sql().copy_in) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        for chunk in chunks(rows, UPSERT_ROWS):
-            database.connection.execute(
-                _values_sql(len(chunk), conflict=False), [value for row in chunk for value in row]
-            )
+    _rows_write(rows, update=False)
 
 
 def invoices_upsert(rows: list[tuple[Any, ...]]) -> None:
@@ -108,24 +94,31 @@ def invoices_upsert(rows: list[tuple[Any, ...]]) -> None:
     Call it in a transaction: on PostgreSQL a failure then takes the temporary table
     back with it.
     """
+    _rows_write(rows, update=True)
+
+
+def _rows_write(rows: list[tuple[Any, ...]], *, update: bool) -> None:
     if not rows:
         return
     database = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
     database.ensure_connection()
+    # The driver's own errors as Django's (`IntegrityError`), as through a Django cursor.
     with database.wrap_database_errors:
         if database.vendor == "postgresql":
             sql = _copy_sql()
             with database.connection.cursor() as cursor:
-                cursor.execute(sql.stage)
-                with cursor.copy(sql.copy) as copy:
+                if update:
+                    cursor.execute(sql.stage)
+                with cursor.copy(sql.copy if update else sql.copy_in) as copy:
                     for row in rows:
                         copy.write_row(row)
-                cursor.execute(sql.insert)
-                cursor.execute(sql.unstage)
+                if update:
+                    cursor.execute(sql.insert)
+                    cursor.execute(sql.unstage)
             return
         for chunk in chunks(rows, UPSERT_ROWS):
             database.connection.execute(
-                _values_sql(len(chunk), conflict=True), [value for row in chunk for value in row]
+                _values_sql(len(chunk), conflict=update), [value for row in chunk for value in row]
             )
 
 
