@@ -9,10 +9,11 @@ without the ORM's per-value work around them (which cost more than the database'
   others are `COPY`'d into a temporary table, then one `INSERT ... SELECT ... ON
   CONFLICT DO UPDATE` (parsing a multi-row VALUES list of thousands of parameters cost
   the client and the server more than the inserts themselves);
-- SQLite: multi-row `INSERT ... VALUES ... ON CONFLICT DO UPDATE` statements of up to
-  `UPSERT_ROWS` rows (one call, one release of the GIL for each), sent to the sqlite3
-  connection with its own `?` placeholders: Django's cursor rewrites `%s` into `?` with
-  a regular expression over each statement's tens of kilobytes.
+- SQLite: multi-row `INSERT ... VALUES` statements (the upsert's with `ON CONFLICT DO
+  UPDATE`) of up to `UPSERT_ROWS` rows (one call, one release of the GIL for each),
+  sent to the sqlite3 connection with its own `?` placeholders: Django's cursor
+  rewrites `%s` into `?` with a regular expression over each statement's tens of
+  kilobytes.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def invoices_insert(rows: list[tuple[Any, ...]]) -> None:
     """Insert `rows` (values in `SYNC_COLUMNS` order) of invoices the mirror does not
     hold. A sync knows which those are (it looked them up, and only one sync of a
     connection runs at a time); one that exists after all fails the transaction
-    (`IntegrityError`) rather than be written twice.
+    (`IntegrityError`) rather than be written twice. Call it in a transaction.
     """
     _rows_write(rows, update=False)
 
